@@ -1,0 +1,55 @@
+"""What notebooks call: ``get`` a dataset by name, in the mode asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .fetch import fetch_remote_file
+from .modes import resolve_mode
+from .registry import get_dataset
+from .samples import ensure_sample, get_recipe
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """Local files of a dataset, with the same file names in both modes."""
+
+    name: str
+    mode: str
+    files: dict[str, Path]
+
+    @property
+    def path(self) -> Path:
+        """The one file of a single-file dataset."""
+        if len(self.files) != 1:
+            raise ValueError(f"{self.name} has several files; use .files[name] with one of {list(self.files)}.")
+        return next(iter(self.files.values()))
+
+    def __getitem__(self, filename: str) -> Path:
+        return self.files[filename]
+
+
+def get(name: str, mode: str | None = None, *, sample_events: int | None = None,
+        sample_seed: int | None = None, quiet: bool = False) -> DatasetFiles:
+    """Return local paths to dataset ``name``: the generated sample or the verified real files."""
+    dataset = get_dataset(name)
+    mode = resolve_mode(mode)
+    if mode == "sample":
+        directory = ensure_sample(dataset, sample_events, sample_seed, quiet=quiet)
+        files = {f: directory / f for f in dataset.filenames}
+    else:
+        files = {f.filename: fetch_remote_file(dataset, f, progressbar=not quiet) for f in dataset.files}
+    return DatasetFiles(name, mode, files)
+
+
+def describe(name: str, mode: str | None = None) -> str:
+    """A short provenance statement, printed by notebooks so readers know what they look at."""
+    dataset = get_dataset(name)
+    mode = resolve_mode(mode)
+    if mode == "full":
+        return (f"FULL mode: {dataset.title} — real data from {dataset.record_url} "
+                f"({dataset.licence}). Cite as: {dataset.citation}")
+    recipe = get_recipe(dataset)
+    return (f"SAMPLE mode: {recipe.n_events:,} SIMULATED events standing in for {dataset.title} "
+            f"({recipe.summary}; same file format and branch names). Set HEPML_DATA_MODE=full for the real data.")

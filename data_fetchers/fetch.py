@@ -1,0 +1,145 @@
+"""Full-mode downloads, through pooch.
+
+pooch downloads into a temporary file beside the target, checks the hash and only
+then renames it into place, so a corrupted, truncated or interrupted download never
+stays in the cache. Around it this module adds what the curriculum needs: a search
+through a shared (possibly read-only) cache first, a file lock so that concurrent
+notebooks download a file once, verification of files already in the cache without
+ever deleting them, and one-sentence errors that name the sample mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pooch
+import requests
+from filelock import FileLock
+
+from . import cache
+from .errors import ChecksumMismatchError, DownloadError, UnverifiedChecksumError
+from .registry import Dataset, RemoteFile
+
+TIMEOUT_ENV = "HEPML_DOWNLOAD_TIMEOUT"  # seconds without data before giving up
+RETRIES_ENV = "HEPML_DOWNLOAD_RETRIES"
+UNVERIFIED_ENV = "HEPML_ACCEPT_UNVERIFIED"
+
+_verified: set[tuple[str, int, int]] = set()  # (path, size, mtime) verified in this process
+
+
+def _file_hash(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified.json")
+
+
+def verify_cached(path: Path, rf: RemoteFile) -> None:
+    """Check a file already in the cache; raise (never delete) if it does not match."""
+    if rf.known_hash is None:
+        return
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _verified:
+        return
+    stamp = _stamp_path(path)
+    try:
+        if json.loads(stamp.read_text()) == {"hash": rf.known_hash, "size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+            _verified.add(key)
+            return
+    except (OSError, ValueError):
+        pass
+    algorithm, expected = rf.known_hash.split(":")
+    actual = _file_hash(path, algorithm)
+    if actual != expected:
+        raise ChecksumMismatchError(
+            f"The cached file {path} has {algorithm} {actual[:12]}… but the registry expects "
+            f"{expected[:12]}…; it was left untouched: move it away to download a fresh copy, "
+            f"or use the sample mode (HEPML_DATA_MODE=sample)."
+        )
+    _verified.add(key)
+    try:  # saves re-hashing gigabytes next time; impossible in a read-only shared cache
+        stamp.write_text(json.dumps({"hash": rf.known_hash, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    except OSError:
+        pass
+
+
+def _describe_failure(exc: BaseException, url: str, timeout: float) -> str:
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return f"the server answered HTTP {exc.response.status_code} for {url}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"{url} sent no data for {timeout:g} s (raise {TIMEOUT_ENV} on a slow link)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"the transfer from {url} was cut off before the end"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"{url} could not be reached (no network connection?)"
+    return f"{type(exc).__name__} while downloading {url}: {exc}"
+
+
+def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None = None,
+                      retries: int | None = None, progressbar: bool = True) -> Path:
+    """Return the local path of a verified copy of ``rf``, downloading it once if needed."""
+    relative = Path(dataset.name) / "full" / rf.filename
+    existing = cache.find_existing(relative)
+    if existing is not None:
+        verify_cached(existing, rf)
+        return existing
+
+    if rf.known_hash is None and os.environ.get(UNVERIFIED_ENV) != "1":
+        raise UnverifiedChecksumError(
+            f"No checksum for {rf.filename} of {dataset.name} is recorded in the registry yet, so its "
+            f"download could not be verified; set {UNVERIFIED_ENV}=1 to download it anyway (the sha256 "
+            f"is printed so that it can be added to data_fetchers/registry.py), or use the sample mode."
+        )
+
+    timeout = float(os.environ.get(TIMEOUT_ENV, 60)) if timeout is None else timeout
+    retries = int(os.environ.get(RETRIES_ENV, 2)) if retries is None else retries
+    target_dir = cache.writable_root() / relative.parent
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / rf.filename
+
+    with FileLock(str(target) + ".lock"):
+        if target.exists():  # another process finished the download while we waited
+            verify_cached(target, rf)
+            return target
+        failures = []
+        for url in rf.urls:
+            for _attempt in range(retries + 1):
+                try:
+                    pooch.retrieve(
+                        url, known_hash=rf.known_hash, fname=rf.filename, path=target_dir,
+                        downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=progressbar),
+                    )
+                except ValueError as exc:  # pooch's hash mismatch; the bad file is already gone
+                    if "hash" not in str(exc).lower():
+                        raise
+                    failures.append(ChecksumMismatchError(
+                        f"The file downloaded from {url} does not have the {rf.known_hash.split(':')[0]} "
+                        f"recorded in the registry (corrupted or changed at the source); it was discarded"))
+                except requests.exceptions.RequestException as exc:
+                    failures.append(DownloadError(_describe_failure(exc, url, timeout)))
+                    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None \
+                            and exc.response.status_code < 500:
+                        break  # a 404 will not heal on retry
+                else:
+                    if rf.known_hash is None:
+                        digest = _file_hash(target, "sha256")
+                        print(f"Downloaded {rf.filename} WITHOUT verification ({UNVERIFIED_ENV}=1); "
+                              f"its sha256 is {digest}.")
+                    else:
+                        verify_cached(target, rf)  # records the stamp
+                    return target
+        last = failures[-1]
+        raise type(last)(
+            f"Could not get {rf.filename} of {dataset.name}: {last}; nothing was kept in the cache — "
+            f"use the sample mode (HEPML_DATA_MODE=sample, the default), or copy the verified file "
+            f"to {target}."
+        )

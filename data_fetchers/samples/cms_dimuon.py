@@ -1,0 +1,144 @@
+"""Simulated stand-in for the CMS 2012 DoubleMuParked muon file (record 12341).
+
+**Physics.** Pythia 8 (pythia8mc), proton-proton collisions at sqrt(s) = 8 TeV, four
+independent runs mixed in fixed proportions chosen so that every resonance of the real
+spectrum is visible (they are *not* cross-section weighted):
+
+| fraction | process (Pythia 8 switches)                                    | mass window |
+|---------:|----------------------------------------------------------------|-------------|
+| 40 %     | J/psi -> mu mu, colour-singlet `Charmonium:gg2ccbar(3S1)[3S1(1)]g`, pTHat > 8 GeV | 3.097 GeV |
+| 15 %     | Upsilon(1S, 2S, 3S) -> mu mu, colour-singlet `Bottomonium:gg2bbbar(3S1)[3S1(1)]g`, pTHat > 6 GeV | 9.5-10.4 GeV |
+| 30 %     | Drell-Yan gamma*/Z -> mu mu, `WeakSingleBoson:ffbar2gmZ`, 4 < mHat < 60 GeV | continuum |
+| 15 %     | gamma*/Z -> mu mu, `WeakSingleBoson:ffbar2gmZ`, mHat > 60 GeV      | Z peak |
+
+Initial- and final-state showers are on; multiparton interactions and hadronisation are
+switched off because only the muons are kept (this makes generation ~4000 events/s).
+
+**Detector response** (a simple, documented parametrisation, not CMS's simulation):
+acceptance |eta| < 2.4 and pT > 3 GeV; reconstruction efficiency 95 % per muon;
+relative pT resolution 1 % + 0.01 % x pT/GeV (Gaussian); eta and phi smeared by
+0.001; in 10 % of events an extra non-prompt muon (random charge, pT = 3 GeV +
+exponential of mean 3 GeV, flat in eta and phi) mimics heavy-flavour decays and gives
+same-sign and three-muon events. Events with no reconstructed muon are dropped (the
+trigger would not have fired), then all events are shuffled.
+
+**Format.** ROOT file `Run2012BC_DoubleMuParked_Muons.root`, TTree `Events`, branches
+`nMuon`, `Muon_pt`, `Muon_eta`, `Muon_phi`, `Muon_mass`, `Muon_charge`, muons sorted by
+decreasing pT, as in the real file. One difference: uproot writes the counter `nMuon`
+as Int_t where the real file has UInt_t; the values and every reader are unaffected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+from tqdm import tqdm
+
+from . import SampleRecipe
+
+FILENAME = "Run2012BC_DoubleMuParked_Muons.root"
+MUON_MASS = np.float32(0.10565837)
+
+_COMMON = [
+    "Beams:eCM = 8000",
+    "PartonLevel:MPI = off",
+    "HadronLevel:Hadronize = off",  # decays stay on: the J/psi and Upsilons must decay
+    "Print:quiet = on",
+]
+# (name, fraction, Pythia settings)
+PROCESSES = [
+    ("jpsi", 0.40, ["Charmonium:gg2ccbar(3S1)[3S1(1)]g = on,off", "PhaseSpace:pTHatMin = 8",
+                    "443:onMode = off", "443:onIfMatch = 13 -13"]),
+    ("upsilon", 0.15, ["Bottomonium:states(3S1) = 553,100553,200553",
+                       "Bottomonium:gg2bbbar(3S1)[3S1(1)]g = on,on,on", "PhaseSpace:pTHatMin = 6"]
+     + [f"{pid}:{s}" for pid in (553, 100553, 200553) for s in ("onMode = off", "onIfMatch = 13 -13")]),
+    ("drell_yan", 0.30, ["WeakSingleBoson:ffbar2gmZ = on", "PhaseSpace:mHatMin = 4",
+                         "PhaseSpace:mHatMax = 60", "23:onMode = off", "23:onIfAny = 13"]),
+    ("z", 0.15, ["WeakSingleBoson:ffbar2gmZ = on", "PhaseSpace:mHatMin = 60",
+                 "23:onMode = off", "23:onIfAny = 13"]),
+]
+
+
+def _run_pythia(settings: list[str], n_events: int, seed: int, progress):
+    """Generate ``n_events`` and return the true final-state muons as (pt, eta, phi, charge) lists."""
+    import pythia8mc  # imported here so that importing data_fetchers stays light
+
+    pythia = pythia8mc.Pythia("", False)  # no banner
+    for line in _COMMON + settings + ["Random:setSeed = on", f"Random:seed = {seed}"]:
+        if not pythia.readString(line):
+            raise RuntimeError(f"Pythia rejected the setting {line!r}")
+    if not pythia.init():
+        raise RuntimeError("Pythia failed to initialise; see the messages above")
+    events = []
+    while len(events) < n_events:
+        if not pythia.next():
+            continue
+        muons = [(p.pT(), p.eta(), p.phi(), -np.sign(p.id()))
+                 for p in pythia.event if p.isFinal() and abs(p.id()) == 13]
+        events.append(muons)
+        progress.update()
+    return events
+
+
+def _detector(events: list, rng: np.random.Generator) -> ak.Array:
+    """Apply the documented muon response; return a jagged record array of reconstructed muons."""
+    counts = np.array([len(e) for e in events])
+    flat = np.array([m for e in events for m in e], dtype=np.float64).reshape(-1, 4)
+    pt, eta, phi, charge = flat.T
+    pt = pt * (1 + rng.normal(0, 0.01 + 1e-4 * pt))
+    eta = eta + rng.normal(0, 0.001, eta.size)
+    phi = np.angle(np.exp(1j * (phi + rng.normal(0, 0.001, phi.size))))  # wrap into (-pi, pi]
+    keep = (np.abs(eta) < 2.4) & (pt > 3) & (rng.random(pt.size) < 0.95)
+    muons = ak.unflatten(ak.zip({"pt": pt, "eta": eta, "phi": phi, "charge": charge}), counts)
+    muons = muons[ak.unflatten(keep, counts)]
+
+    # extra non-prompt muon in 10 % of events
+    n = len(events)
+    extra = rng.random(n) < 0.10
+    n_extra = int(extra.sum())
+    fake = ak.zip({
+        "pt": 3 + rng.exponential(3.0, n_extra), "eta": rng.uniform(-2.4, 2.4, n_extra),
+        "phi": rng.uniform(-np.pi, np.pi, n_extra), "charge": rng.choice([-1.0, 1.0], n_extra),
+    })
+    fake = ak.unflatten(fake, extra.astype(np.int64))
+    muons = ak.concatenate([muons, fake], axis=1)
+    muons = muons[ak.argsort(muons.pt, axis=1, ascending=False)]
+    return muons[ak.num(muons) > 0]
+
+
+def generate(directory: Path, n_events: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    per_process = [int(round(f * n_events)) for _, f, _ in PROCESSES]
+    per_process[0] += n_events - sum(per_process)
+    events = []
+    with tqdm(total=n_events, desc="Pythia 8 events", unit="ev") as progress:
+        for k, ((_, _, settings), n) in enumerate(zip(PROCESSES, per_process)):
+            events += _run_pythia(settings, n, seed + k, progress)
+    muons = _detector(events, rng)
+    muons = muons[rng.permutation(len(muons))]
+    branches = {
+        "Muon_pt": ak.values_astype(muons.pt, np.float32),
+        "Muon_eta": ak.values_astype(muons.eta, np.float32),
+        "Muon_phi": ak.values_astype(muons.phi, np.float32),
+        "Muon_mass": ak.values_astype(ak.full_like(muons.pt, MUON_MASS), np.float32),
+        "Muon_charge": ak.values_astype(muons.charge, np.int32),
+    }
+    with uproot.recreate(directory / FILENAME) as f:
+        # mktree, not f[...] = ..., because uproot 5.7 otherwise writes an RNTuple
+        f.mktree("Events", {k: v.type.content for k, v in branches.items()},
+                 counter_name=lambda _branch: "nMuon")
+        f["Events"].extend(branches)
+
+
+RECIPE = SampleRecipe(
+    dataset="cms-dimuon-2012",
+    version=1,
+    seed=2012,
+    n_events=30_000,
+    summary="Pythia 8 J/psi, Upsilon, Drell-Yan and Z to two muons at 8 TeV with a parametrised muon response",
+    doc=__doc__,
+    generate=generate,
+)
