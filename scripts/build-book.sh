@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
-export HEPML_DATA_MODE=sample MPLBACKEND=Agg
-.venv/bin/jupyter-book build . -W -n --keep-going "$@"
+export HEPML_DATA_MODE=sample
+.venv/bin/jupyter-book build . --all -W -n --keep-going "$@"
 echo
 echo "The book is in $(pwd)/_build/html: open file://$(pwd)/_build/html/index.html in a browser"
 echo "(or serve it: .venv/bin/python -m http.server -d _build/html 8000, then http://localhost:8000)."

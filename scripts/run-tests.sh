@@ -20,5 +20,5 @@ if ! command -v chromedriver >/dev/null; then
   fi
 fi
 
-export HEPML_DATA_MODE=sample MPLBACKEND=Agg
+export HEPML_DATA_MODE=sample
 exec .venv/bin/python -m pytest "$@"

@@ -14,17 +14,20 @@ spectrum is visible (they are *not* cross-section weighted):
 Initial- and final-state showers are on; multiparton interactions and hadronisation are
 switched off because only the muons are kept (this makes generation ~4000 events/s).
 
-**Detector response** (a simple, documented parametrisation, not CMS's simulation):
-acceptance |eta| < 2.4 and pT > 3 GeV; reconstruction efficiency 95 % per muon;
-relative pT resolution 1 % + 0.01 % x pT/GeV (Gaussian); eta and phi smeared by
-0.001; in 10 % of events an extra non-prompt muon (random charge, pT = 3 GeV +
-exponential of mean 3 GeV, flat in eta and phi) mimics heavy-flavour decays and gives
-same-sign and three-muon events. Events with no reconstructed muon are dropped (the
-trigger would not have fired), then all events are shuffled.
+**Trigger and detector response** (a simple, documented parametrisation, not CMS's
+simulation): the event is kept if at least two generated muons have |eta| < 2.4 and
+pT > 3 GeV (the DoubleMu trigger); each of them is then reconstructed with 95 %
+efficiency, a relative pT resolution of 1 % + 0.01 % x pT/GeV (Gaussian), and eta and phi
+smeared by 0.001. A Poisson number (mean 0.45) of extra non-prompt muons per event
+(random charge, pT = 3 GeV + exponential of mean 3 GeV, flat in |eta| < 2.4 and phi)
+mimics heavy-flavour decays and pile-up, giving the real file's three- and four-muon
+events and same-sign pairs. Events are then shuffled. With these choices the muon
+multiplicities resemble the real file's (about 55 % of events with two muons, 30 % with
+more, 10 % with one).
 
 **Format.** ROOT file `Run2012BC_DoubleMuParked_Muons.root`, TTree `Events`, branches
-`nMuon`, `Muon_pt`, `Muon_eta`, `Muon_phi`, `Muon_mass`, `Muon_charge`, muons sorted by
-decreasing pT, as in the real file. One difference: uproot writes the counter `nMuon`
+`nMuon`, `Muon_pt`, `Muon_eta`, `Muon_phi`, `Muon_mass`, `Muon_charge`, muons in no
+particular order, as in the real file. One difference: uproot writes the counter `nMuon`
 as Int_t where the real file has UInt_t; the values and every reader are unaffected.
 """
 
@@ -84,29 +87,34 @@ def _run_pythia(settings: list[str], n_events: int, seed: int, progress):
 
 
 def _detector(events: list, rng: np.random.Generator) -> ak.Array:
-    """Apply the documented muon response; return a jagged record array of reconstructed muons."""
+    """Apply the documented trigger and muon response; return reconstructed muons per event."""
     counts = np.array([len(e) for e in events])
     flat = np.array([m for e in events for m in e], dtype=np.float64).reshape(-1, 4)
     pt, eta, phi, charge = flat.T
-    pt = pt * (1 + rng.normal(0, 0.01 + 1e-4 * pt))
-    eta = eta + rng.normal(0, 0.001, eta.size)
-    phi = np.angle(np.exp(1j * (phi + rng.normal(0, 0.001, phi.size))))  # wrap into (-pi, pi]
-    keep = (np.abs(eta) < 2.4) & (pt > 3) & (rng.random(pt.size) < 0.95)
-    muons = ak.unflatten(ak.zip({"pt": pt, "eta": eta, "phi": phi, "charge": charge}), counts)
-    muons = muons[ak.unflatten(keep, counts)]
+    truth = ak.unflatten(ak.zip({"pt": pt, "eta": eta, "phi": phi, "charge": charge}), counts)
+    in_acceptance = (np.abs(truth.eta) < 2.4) & (truth.pt > 3)
+    triggered = ak.sum(in_acceptance, axis=1) >= 2
+    muons = truth[in_acceptance][triggered]
 
-    # extra non-prompt muon in 10 % of events
-    n = len(events)
-    extra = rng.random(n) < 0.10
-    n_extra = int(extra.sum())
-    fake = ak.zip({
-        "pt": 3 + rng.exponential(3.0, n_extra), "eta": rng.uniform(-2.4, 2.4, n_extra),
-        "phi": rng.uniform(-np.pi, np.pi, n_extra), "charge": rng.choice([-1.0, 1.0], n_extra),
+    flat = ak.flatten(muons)
+    n_flat = len(flat)
+    reco_pt = flat.pt.to_numpy() * (1 + rng.normal(0, 0.01 + 1e-4 * flat.pt.to_numpy()))
+    reco = ak.zip({
+        "pt": reco_pt,
+        "eta": flat.eta.to_numpy() + rng.normal(0, 0.001, n_flat),
+        "phi": np.angle(np.exp(1j * (flat.phi.to_numpy() + rng.normal(0, 0.001, n_flat)))),  # wrap to (-pi, pi]
+        "charge": flat.charge.to_numpy(),
     })
-    fake = ak.unflatten(fake, extra.astype(np.int64))
-    muons = ak.concatenate([muons, fake], axis=1)
-    muons = muons[ak.argsort(muons.pt, axis=1, ascending=False)]
-    return muons[ak.num(muons) > 0]
+    found = rng.random(n_flat) < 0.95
+    muons = ak.unflatten(reco, ak.num(muons))[ak.unflatten(found, ak.num(muons))]
+
+    n_extra = rng.poisson(0.45, len(muons))
+    total = int(n_extra.sum())
+    fake = ak.zip({
+        "pt": 3 + rng.exponential(3.0, total), "eta": rng.uniform(-2.4, 2.4, total),
+        "phi": rng.uniform(-np.pi, np.pi, total), "charge": rng.choice([-1.0, 1.0], total),
+    })
+    return ak.concatenate([muons, ak.unflatten(fake, n_extra)], axis=1)
 
 
 def generate(directory: Path, n_events: int, seed: int) -> None:
@@ -135,7 +143,7 @@ def generate(directory: Path, n_events: int, seed: int) -> None:
 
 RECIPE = SampleRecipe(
     dataset="cms-dimuon-2012",
-    version=1,
+    version=2,
     seed=2012,
     n_events=30_000,
     summary="Pythia 8 J/psi, Upsilon, Drell-Yan and Z to two muons at 8 TeV with a parametrised muon response",

@@ -1,0 +1,94 @@
+"""The lesson-structure lint: does a notebook follow the skeleton in DESIGN.md?
+
+``lint_notebook(path)`` returns a list of problems (empty when the notebook is fine), so
+that the lint itself can be tested on notebooks that break each rule.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+HEADER_ITEMS = ["Learning objectives", "Prerequisites", "Estimated time", "Where it runs"]
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _index(cells, predicate) -> int | None:
+    return next((i for i, c in enumerate(cells) if predicate(c)), None)
+
+
+def _heading(cell, text: str) -> bool:
+    return cell.cell_type == "markdown" and re.search(rf"^#+\s*{re.escape(text)}", cell.source, re.M | re.I) is not None
+
+
+def lint_notebook(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    cells, problems = nb.cells, []
+
+    # outputs are stripped in git
+    for i, c in enumerate(cells):
+        if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None):
+            problems.append(f"cell {i} has outputs or an execution count: strip outputs before committing")
+
+    # 1. title, motivation, objectives, prerequisites, estimated time, where it runs
+    if not cells or cells[0].cell_type != "markdown" or not re.match(r"#\s+\S", cells[0].source):
+        problems.append("the first cell must be a Markdown cell starting with a '# Title'")
+    intro = "\n".join(c.source for c in cells[:3] if c.cell_type == "markdown")
+    for item in HEADER_ITEMS:
+        if item.lower() not in intro.lower():
+            problems.append(f"the introduction (first Markdown cells) must state '{item}'")
+    if not re.search(r"Estimated time[^\n]*\d", intro, re.I):
+        problems.append("'Estimated time' must give a measured number")
+
+    # 2. setup: seed, device, data mode; a parameters cell
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    for needle, why in [("SEED", "a seed"), ("DEVICE", "the compute device (cuda when available)"),
+                        ("data_fetchers", "data through data_fetchers")]:
+        if needle not in code:
+            problems.append(f"the setup must define {why} ('{needle}' not found)")
+    params = [i for i, c in enumerate(cells) if c.cell_type == "code" and "parameters" in _tags(c)]
+    if len(params) != 1:
+        problems.append(f"exactly one code cell must be tagged 'parameters' (found {len(params)})")
+    elif "DATA_MODE" not in cells[params[0]].source:
+        problems.append("the parameters cell must hold DATA_MODE")
+
+    # 4. exercises with solutions (executed, hidden on the website)
+    exercises = _index(cells, lambda c: _heading(c, "Exercises"))
+    solutions = [i for i, c in enumerate(cells) if "solution" in _tags(c)]
+    if exercises is None:
+        problems.append("there must be an '## Exercises' section")
+    if not solutions:
+        problems.append("exercises need at least one solution cell (tag 'solution')")
+    for i in solutions:
+        if cells[i].cell_type != "code":
+            problems.append(f"solution cell {i} must be a code cell (it is executed in CI)")
+        if not {"hide-input", "hide-cell"} & set(_tags(cells[i])):
+            problems.append(f"solution cell {i} must also be tagged 'hide-input' or 'hide-cell' (hidden on the website)")
+        if exercises is not None and i < exercises:
+            problems.append(f"solution cell {i} comes before the Exercises section")
+
+    # 5. a self-check that asserts something
+    checks = [i for i, c in enumerate(cells) if "self-check" in _tags(c)]
+    if len(checks) != 1:
+        problems.append(f"exactly one code cell must be tagged 'self-check' (found {len(checks)})")
+    elif "assert" not in cells[checks[0]].source:
+        problems.append("the self-check cell must assert the lesson's key result")
+
+    # 6. summary and further reading, at the end
+    summary = _index(cells, lambda c: _heading(c, "Summary"))
+    reading = _index(cells, lambda c: _heading(c, "Further reading"))
+    if summary is None:
+        problems.append("there must be a '## Summary' section")
+    if reading is None:
+        problems.append("there must be a '## Further reading' section")
+    if checks and summary is not None and checks[0] > summary:
+        problems.append("the self-check must come before the Summary")
+
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        problems.append("the kernelspec must be 'python3' (the book's environment)")
+    return problems

@@ -1,0 +1,103 @@
+"""Headless-Chromium smoke test of the built site.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (scripts/run-tests.sh installs them where
+it can); skipped with a one-line reason elsewhere. Screenshots are kept in
+``_build/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "_build" / "test-artifacts"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="Debian's chromium and chromium-driver are not installed (scripts/run-tests.sh installs them as root)",
+)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    handler = functools.partial(QuietHandler, directory=str(built_book))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, condition, timeout=20):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+LESSON = "notebooks/00-getting-started/01-root-to-histogram.html"
+
+
+def test_home_page_renders(site, browser):
+    browser.get(f"{site}/index.html")
+    assert "Machine learning for particle physics" in browser.title
+    assert browser.find_element("css selector", "article h1").text.startswith("Machine learning for particle physics")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "home.png"))
+
+
+def test_lesson_renders_with_its_figures(site, browser):
+    browser.get(f"{site}/{LESSON}")
+    assert "Getting started" in browser.title
+    images = browser.find_elements("css selector", "article img")
+    assert len(images) >= 3
+    wait_for(browser, lambda d: all(d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+                                    for img in images))
+    # hidden solutions: present, behind a toggle
+    assert browser.find_elements("css selector", "article details.hide")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "lesson.png"))
+
+
+def test_navigation_from_home_to_lesson_and_on(site, browser):
+    browser.get(f"{site}/index.html")
+    browser.find_element("css selector", "a.right-next").click()
+    wait_for(browser, lambda d: d.current_url.endswith(LESSON))
+    sidebar_link = browser.find_element("css selector", "nav.bd-links a[href$='book/data.html']")
+    sidebar_link.click()
+    wait_for(browser, lambda d: d.current_url.endswith("book/data.html"))
+    assert "cms-dimuon-2012" in browser.find_element("css selector", "article").text
+
+
+def test_search_finds_the_lesson(site, browser):
+    browser.get(f"{site}/search.html?q=uproot")
+    results = wait_for(browser, lambda d: d.find_elements("css selector", "#search-results ul.search li"))
+    assert any("Getting started" in r.text for r in results)
+    browser.save_screenshot(str(ARTIFACTS / "search.png"))

@@ -1,0 +1,179 @@
+"""Modes, registry, the sample framework, and the dimuon generator's determinism and parity."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+import data_fetchers
+from data_fetchers import cache, registry, samples
+from data_fetchers.errors import InvalidModeError, SampleGenerationError, UnknownDatasetError
+from data_fetchers.samples import cms_dimuon
+
+MUON_BRANCHES = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
+
+
+@pytest.fixture
+def caches(tmp_path, monkeypatch):
+    monkeypatch.delenv("HEPML_CACHE_DIR", raising=False)
+    monkeypatch.setattr(cache, "user_cache_dir", lambda: tmp_path / "user")
+    return tmp_path / "user"
+
+
+# ------------------------------------------------------------------ modes
+def test_mode_defaults_to_sample(monkeypatch):
+    monkeypatch.delenv("HEPML_DATA_MODE", raising=False)
+    assert data_fetchers.resolve_mode() == "sample"
+
+
+def test_mode_from_environment_and_parameter(monkeypatch):
+    monkeypatch.setenv("HEPML_DATA_MODE", "FULL")
+    assert data_fetchers.resolve_mode() == "full"
+    assert data_fetchers.resolve_mode("sample") == "sample"  # the notebook parameter wins
+
+
+def test_invalid_mode_is_explained(monkeypatch):
+    monkeypatch.setenv("HEPML_DATA_MODE", "ful")
+    with pytest.raises(InvalidModeError, match=r"Unknown data mode 'ful' \(from \$HEPML_DATA_MODE\); use 'sample'"):
+        data_fetchers.resolve_mode()
+
+
+# ------------------------------------------------------------------ registry
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(UnknownDatasetError, match="known datasets: .*cms-dimuon-2012"):
+        data_fetchers.get("no-such-dataset")
+
+
+@pytest.mark.parametrize("ds", registry.DATASETS.values(), ids=lambda d: d.name)
+def test_registry_entries_are_complete(ds):
+    assert ds.title and ds.description and ds.licence and ds.citation and ds.schema
+    assert ds.record_url.startswith("https://")
+    for f in ds.files:
+        assert f.urls and all(u.startswith("https://") for u in f.urls)
+        assert f.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", f.sha256)
+        assert f.md5 is None or re.fullmatch(r"[0-9a-f]{32}", f.md5)
+    recipe = samples.get_recipe(ds)
+    assert recipe.dataset == ds.name and recipe.doc.strip() and recipe.n_events > 0
+
+
+def test_data_page_markdown_comes_from_the_registry():
+    text = data_fetchers.registry_markdown()
+    for ds in registry.DATASETS.values():
+        assert ds.name in text and ds.record_url in text and ds.citation in text
+        assert samples.get_recipe(ds).doc.strip().splitlines()[0] in text
+
+
+# ------------------------------------------------------------------ sample framework
+def _fake_dataset(module: str) -> registry.Dataset:
+    return registry.Dataset(name="fake", title="t", description="d", record_url="https://example.org",
+                            files=(registry.RemoteFile("fake.txt", ("https://example.org/fake.txt",)),),
+                            licence="CC0-1.0", citation="c", schema="s", sample_module=module)
+
+
+def _write(directory: Path, n: int, seed: int):
+    (directory / "fake.txt").write_text(f"{n} {seed}\n")
+    (directory.parent / f"calls-{multiprocessing.current_process().pid}").touch()
+
+
+def _fail(directory: Path, n: int, seed: int):
+    (directory / "fake.txt").write_text("half")
+    raise RuntimeError("generator crashed")
+
+
+@pytest.fixture
+def fake_recipes(monkeypatch):
+    def recipe(fn):
+        return samples.SampleRecipe("fake", 1, 7, 10, "fake", "doc", fn)
+    mods = {"fake_ok": recipe(_write), "fake_fail": recipe(_fail)}
+    monkeypatch.setattr(samples, "get_recipe", lambda ds: mods[ds.sample_module])
+
+
+def test_sample_generated_once_and_cached(caches, fake_recipes):
+    ds = _fake_dataset("fake_ok")
+    first = samples.ensure_sample(ds, quiet=True)
+    assert first == caches / "fake" / "sample-v1-seed7-n10"
+    assert (first / "fake.txt").read_text() == "10 7\n"
+    assert samples.ensure_sample(ds, quiet=True) == first
+    assert len(list(first.parent.glob("calls-*"))) == 1
+
+
+def test_failed_generation_leaves_nothing(caches, fake_recipes):
+    with pytest.raises(SampleGenerationError, match="nothing was cached"):
+        samples.ensure_sample(_fake_dataset("fake_fail"), quiet=True)
+    assert [p.name for p in (caches / "fake").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def _ensure_in_process(user):
+    cache.user_cache_dir = lambda: Path(user)
+    samples.get_recipe = lambda ds: samples.SampleRecipe("fake", 1, 7, 10, "fake", "doc", _write)
+    samples.ensure_sample(_fake_dataset("fake_ok"), quiet=True)
+
+
+def test_concurrent_first_use_generates_once(caches):
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_ensure_in_process, args=(str(caches),)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert len(list((caches / "fake").glob("calls-*"))) == 1
+
+
+# ------------------------------------------------------------------ the dimuon generator
+@pytest.fixture(scope="module")
+def small_dimuon(tmp_path_factory):
+    out = []
+    for run in ("a", "b"):
+        d = tmp_path_factory.mktemp(f"dimuon-{run}")
+        cms_dimuon.generate(d, 600, 11)
+        out.append(d / cms_dimuon.FILENAME)
+    return out
+
+
+def read_muons(path: Path) -> ak.Array:
+    """The notebook's reader: the Events tree, muon branches, into awkward arrays."""
+    return uproot.open(path)["Events"].arrays(MUON_BRANCHES)
+
+
+def test_dimuon_generator_is_deterministic(small_dimuon):
+    a, b = (read_muons(p) for p in small_dimuon)
+    assert len(a) > 100
+    for branch in MUON_BRANCHES:
+        assert ak.all(a[branch] == b[branch]), branch
+    # a different seed must give different events
+    tmp = small_dimuon[0].parent.parent / "dimuon-seed12"
+    tmp.mkdir(exist_ok=True)
+    cms_dimuon.generate(tmp, 600, 12)
+    different = read_muons(tmp / cms_dimuon.FILENAME)
+    assert not (len(different) == len(a) and ak.all(ak.flatten(different.Muon_pt) == ak.flatten(a.Muon_pt)))
+
+
+def test_dimuon_sample_has_the_real_file_schema(small_dimuon, shared_data):
+    real_file = shared_data / "cms-opendata" / "Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root"
+    real, sample = read_muons(real_file), read_muons(small_dimuon[0])
+    sample_tree = uproot.open(small_dimuon[0])["Events"]
+    assert uproot.open(small_dimuon[0]).classnames() == {"Events;1": "TTree"}
+    real_keys = {k for k in uproot.open(real_file)["Events"].keys() if "_collection" not in k}
+    assert set(sample_tree.keys()) == real_keys
+    for branch in MUON_BRANCHES:  # same jagged types: var * float32 / var * int32
+        assert str(sample[branch].type.content) == str(real[branch].type.content), branch
+    # nMuon: UInt_t in the real TTree, int32 as uproot writes counters (documented)
+    assert np.issubdtype(sample_tree["nMuon"].array(library="np").dtype, np.integer)
+    for arr in (real, sample):
+        assert ak.all(ak.num(arr.Muon_pt) == ak.num(arr.Muon_charge))
+        assert ak.all(arr.Muon_pt > 0)
+        assert ak.all(abs(arr.Muon_eta) < 3.0)  # the real file reaches 2.7
+        assert ak.all(abs(arr.Muon_phi) <= np.float32(np.pi))
+        assert ak.all(abs(arr.Muon_mass - 0.10566) < 1e-4)
+        assert set(np.unique(ak.flatten(arr.Muon_charge).to_numpy())) <= {-1, 1}
+    # similar muon multiplicities (real: 2 % none, 10 % one, 55 % two, 32 % more)
+    for arr in (real, sample):
+        frac = np.bincount(ak.num(arr.Muon_pt).to_numpy(), minlength=4) / len(arr)
+        assert frac[0] < 0.05 and 0.03 < frac[1] < 0.2 and 0.45 < frac[2] < 0.75 and frac[3:].sum() > 0.15, frac

@@ -1,0 +1,237 @@
+"""Full-mode downloads against a real HTTP server on 127.0.0.1.
+
+The server serves a good file, a corrupted one, a truncated one, a 404, a 500, one that
+stalls before answering and one that trickles slowly but within the time-out. After every
+failure the cache must hold nothing but lock files, and the error must be the promised
+one sentence that names the sample mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+import data_fetchers
+from data_fetchers import cache, registry
+from data_fetchers.errors import ChecksumMismatchError, DownloadError, UnverifiedChecksumError
+from data_fetchers.fetch import fetch_remote_file
+
+GOOD = bytes(range(256)) * 4000  # 1 MB
+GOOD_SHA256 = hashlib.sha256(GOOD).hexdigest()
+HITS: Counter = Counter()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _send(self, body: bytes, length: int | None = None):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        name = self.path.strip("/")
+        HITS[name] += 1
+        if name in ("good.bin", "other.bin"):
+            self._send(GOOD)
+        elif name == "corrupt.bin":
+            self._send(GOOD[:-10] + b"0123456789")  # same size, different bytes
+        elif name == "truncated.bin":
+            self._send(GOOD[: len(GOOD) // 2], length=len(GOOD))  # promise 1 MB, send half, hang up
+            self.close_connection = True
+        elif name == "missing.bin":
+            self.send_error(404)
+        elif name == "error.bin":
+            self.send_error(500)
+        elif name == "stall.bin":
+            time.sleep(3)  # longer than the client's time-out
+            self._send(GOOD)
+        elif name == "trickle.bin":  # slow, but never silent for as long as the time-out
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            for i in range(0, len(GOOD), len(GOOD) // 5):
+                self.wfile.write(GOOD[i:i + len(GOOD) // 5])
+                self.wfile.flush()
+                time.sleep(0.3)
+        elif name == "slowgood.bin":  # for the concurrency test
+            time.sleep(1)
+            self._send(GOOD)
+        else:
+            self.send_error(404)
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def caches(tmp_path, monkeypatch):
+    """Isolated cache roots: a $HEPML_CACHE_DIR and a user cache, both under tmp_path."""
+    shared, user = tmp_path / "shared", tmp_path / "user"
+    monkeypatch.setenv("HEPML_CACHE_DIR", str(shared))
+    monkeypatch.setattr(cache, "user_cache_dir", lambda: user)
+    monkeypatch.delenv("HEPML_ACCEPT_UNVERIFIED", raising=False)
+    HITS.clear()
+    return shared, user
+
+
+def make_dataset(url: str, sha256: str | None = GOOD_SHA256, name="test-dataset") -> registry.Dataset:
+    filename = url.rsplit("/", 1)[1]
+    return registry.Dataset(
+        name=name, title="test", description="test", record_url=url,
+        files=(registry.RemoteFile(filename=filename, urls=(url,), sha256=sha256, size_bytes=len(GOOD)),),
+        licence="CC0-1.0", citation="test", schema="bytes", sample_module="cms_dimuon",
+    )
+
+
+def cached_files(*roots: Path) -> list[Path]:
+    """Everything in the caches except lock files (which are harmless and reused)."""
+    return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+
+
+def assert_one_sentence_naming_sample_mode(exc: BaseException):
+    text = str(exc)
+    assert "\n" not in text, text
+    assert "sample mode" in text, text
+    assert text.rstrip().endswith("."), text
+
+
+def fetch(ds, **kw):
+    kw.setdefault("timeout", 1.0)
+    kw.setdefault("retries", 0)
+    return fetch_remote_file(ds, ds.files[0], progressbar=False, **kw)
+
+
+def test_good_file_is_downloaded_verified_and_reused(server, caches):
+    ds = make_dataset(f"{server}/good.bin")
+    path = fetch(ds)
+    assert path.read_bytes() == GOOD
+    assert path.parent == caches[0] / "test-dataset" / "full"  # first writable root
+    assert fetch(ds) == path  # second call: served from the cache
+    assert HITS["good.bin"] == 1
+
+
+@pytest.mark.parametrize("name, error, words", [
+    ("corrupt.bin", ChecksumMismatchError, "does not have the sha256"),
+    ("truncated.bin", DownloadError, "cut off"),
+    ("missing.bin", DownloadError, "HTTP 404"),
+    ("error.bin", DownloadError, "HTTP 500"),
+    ("stall.bin", DownloadError, "sent no data for 1 s"),
+])
+def test_bad_downloads_leave_nothing_and_explain(server, caches, name, error, words):
+    ds = make_dataset(f"{server}/{name}")
+    with pytest.raises(error) as info:
+        fetch(ds)
+    assert words in str(info.value)
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert cached_files(*caches) == []
+
+
+def test_retries_server_errors_but_not_404(server, caches):
+    with pytest.raises(DownloadError):
+        fetch(make_dataset(f"{server}/error.bin"), retries=2)
+    assert HITS["error.bin"] == 3
+    with pytest.raises(DownloadError):
+        fetch(make_dataset(f"{server}/missing.bin"), retries=2)
+    assert HITS["missing.bin"] == 1
+
+
+def test_slow_but_steady_download_succeeds(server, caches):
+    path = fetch(make_dataset(f"{server}/trickle.bin"), timeout=2.0)
+    assert path.read_bytes() == GOOD
+
+
+def test_offline_gives_one_sentence(caches):
+    # port 9 (discard) is closed on this machine: the connection is refused, as when offline
+    ds = make_dataset("http://127.0.0.1:9/good.bin")
+    with pytest.raises(DownloadError) as info:
+        fetch(ds)
+    assert "could not be reached (no network connection?)" in str(info.value)
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert cached_files(*caches) == []
+
+
+def test_corrupted_cached_file_is_reported_never_deleted(server, caches):
+    ds = make_dataset(f"{server}/good.bin")
+    target = caches[0] / "test-dataset" / "full" / "good.bin"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not the real file")
+    with pytest.raises(ChecksumMismatchError) as info:
+        fetch(ds)
+    assert "left untouched" in str(info.value)
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert target.read_bytes() == b"not the real file"
+    assert HITS["good.bin"] == 0
+
+
+def test_prefilled_read_only_shared_cache_is_used_without_network(server, caches, monkeypatch):
+    shared, user = caches
+    (shared / "test-dataset" / "full").mkdir(parents=True)
+    (shared / "test-dataset" / "full" / "good.bin").write_bytes(GOOD)
+    # A hub mounts the shared directory read-only; root ignores permission bits, so pretend.
+    monkeypatch.setattr(cache, "is_writable", lambda d: not str(d).startswith(str(shared)))
+    assert fetch(make_dataset(f"{server}/good.bin")) == shared / "test-dataset" / "full" / "good.bin"
+    assert HITS["good.bin"] == 0
+    # a file missing from the shared cache goes to the user's own cache
+    path = fetch(make_dataset(f"{server}/other.bin"))
+    assert path == user / "test-dataset" / "full" / "other.bin"
+
+
+def test_unpinned_checksum_needs_explicit_consent(server, caches, monkeypatch, capsys):
+    ds = make_dataset(f"{server}/good.bin", sha256=None)
+    with pytest.raises(UnverifiedChecksumError) as info:
+        fetch(ds)
+    assert "HEPML_ACCEPT_UNVERIFIED=1" in str(info.value)
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert HITS["good.bin"] == 0
+    monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "1")
+    assert fetch(ds).read_bytes() == GOOD
+    assert GOOD_SHA256 in capsys.readouterr().out
+
+
+def _fetch_in_process(url, shared, user, queue):
+    cache.user_cache_dir = lambda: Path(user)
+    import os
+    os.environ["HEPML_CACHE_DIR"] = shared
+    path = fetch_remote_file(make_dataset(url), make_dataset(url).files[0], timeout=10, retries=0, progressbar=False)
+    queue.put(hashlib.sha256(Path(path).read_bytes()).hexdigest())
+
+
+def test_concurrent_fetches_download_once(server, caches):
+    shared, user = caches
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_fetch_in_process, args=(f"{server}/slowgood.bin", str(shared), str(user), queue))
+             for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert [queue.get(timeout=5) for _ in procs] == [GOOD_SHA256] * 3
+    assert HITS["slowgood.bin"] == 1
+    assert len(cached_files(*caches)) == 2  # the file and its verification stamp
+
+
+def test_full_mode_through_the_public_api(server, caches, monkeypatch):
+    ds = make_dataset(f"{server}/good.bin")
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    monkeypatch.setenv("HEPML_DATA_MODE", "full")
+    files = data_fetchers.get(ds.name, quiet=True)
+    assert files.mode == "full" and files.path.read_bytes() == GOOD
