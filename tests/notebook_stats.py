@@ -128,6 +128,16 @@ def _record(key: str, result: dict) -> None:
     STATS_FILE.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     over = [k for k in ("wall_s", "peak_rss_mb") if result[k] > BUDGET[k]]
     line = f"{key}: {result['wall_s']:.1f} s, peak {result['peak_rss_mb']:.0f} MB"
-    print(f"\n[execution-stats] {line}" + (f" — OVER BUDGET ({', '.join(over)})" if over else ""))
+    _summary.append(line + (f" — OVER BUDGET ({', '.join(over)})" if over else ""))
+
+
+_summary: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _summary:
+        terminalreporter.section("notebook execution statistics (also in book/_data/execution-stats.json)")
+        for line in _summary:
+            terminalreporter.write_line(line)
 
 
