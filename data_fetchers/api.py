@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fetch import fetch_remote_file
+from .fetch import fetch_remote_file, find_members, unpack_archive
 from .modes import resolve_mode
 from .registry import get_dataset
 from .samples import ensure_sample, get_recipe
@@ -39,7 +39,13 @@ def get(name: str, mode: str | None = None, *, sample_events: int | None = None,
         directory = ensure_sample(dataset, sample_events, sample_seed, quiet=quiet)
         files = {f: directory / f for f in dataset.filenames}
     else:
-        files = {f.filename: fetch_remote_file(dataset, f, progressbar=not quiet) for f in dataset.files}
+        files = {}
+        for remote in dataset.files:
+            path = fetch_remote_file(dataset, remote, progressbar=not quiet)
+            if remote.unpack:
+                files.update(find_members(unpack_archive(path), dataset.filenames, dataset.name))
+            else:
+                files[remote.filename] = path
     return DatasetFiles(name, mode, files)
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 import pooch
@@ -20,7 +23,7 @@ import requests
 from filelock import FileLock
 
 from . import cache
-from .errors import ChecksumMismatchError, DownloadError, UnverifiedChecksumError
+from .errors import ChecksumMismatchError, DataError, DownloadError, UnverifiedChecksumError
 from .registry import Dataset, RemoteFile
 
 TIMEOUT_ENV = "HEPML_DOWNLOAD_TIMEOUT"  # seconds without data before giving up
@@ -143,3 +146,47 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
             f"use the sample mode (HEPML_DATA_MODE=sample, the default), or copy the verified file "
             f"to {target}."
         )
+
+
+def unpack_archive(archive: Path) -> Path:
+    """Unpack a verified tar archive once, next to it (or in the user's cache if that is read-only).
+
+    Unpacking goes to a temporary directory that is renamed into place, so an interrupted
+    unpack never leaves a half-filled directory behind.
+    """
+    name = archive.name + ".unpacked"
+    beside = archive.parent / name
+    if beside.is_dir():
+        return beside
+    relative = archive.parent.relative_to(archive.parent.parent.parent)
+    target = beside if cache.is_writable(archive.parent) else cache.writable_root() / relative / name
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if target.is_dir():
+            return target
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-tmp-"))
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")  # refuses absolute paths and links out of tmp
+            tmp.rename(target)
+        except (OSError, tarfile.TarError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DataError(f"Could not unpack {archive} ({exc}); nothing was kept — check the disk space "
+                            f"and the file, or use the sample mode.") from exc
+    return target
+
+
+def find_members(directory: Path, members: list[str], dataset_name: str) -> dict[str, Path]:
+    """Locate the dataset's files by name anywhere in an unpacked archive."""
+    found = {}
+    for member in members:
+        matches = sorted(directory.rglob(member))
+        if not matches:
+            present = sorted(p.name for p in directory.rglob("*") if p.is_file())[:12]
+            raise DataError(f"The {dataset_name} archive unpacked in {directory} has no {member} "
+                            f"(it has {', '.join(present) or 'no files'}); the source may have changed — "
+                            f"please report it, and use the sample mode meanwhile.")
+        found[member] = matches[0]
+    return found

@@ -7,7 +7,7 @@ exactly once and never copied by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import UnknownDatasetError
 
@@ -21,6 +21,7 @@ class RemoteFile:
     sha256: str | None = None  # None: no checksum pinned yet (see UnverifiedChecksumError)
     md5: str | None = None  # only where the source publishes nothing better
     size_bytes: int | None = None
+    unpack: bool = False  # a tar archive whose members are the dataset's files
 
     @property
     def known_hash(self) -> str | None:
@@ -45,7 +46,8 @@ class Dataset:
     sample_module: str  # data_fetchers.samples.<module> with a RECIPE
     chapters: tuple[str, ...] = ()
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+    # the files a reader gets, when they differ from the downloaded ones (archive members)
+    members: tuple[str, ...] = ()
 
     @property
     def size_bytes(self) -> int | None:
@@ -64,7 +66,8 @@ class Dataset:
 
     @property
     def filenames(self) -> list[str]:
-        return [f.filename for f in self.files]
+        """The files a notebook gets, by name, in both modes."""
+        return list(self.members) if self.members else [f.filename for f in self.files]
 
 
 _CMS_EOS = "https://opendata.cern.ch/eos/opendata/cms/derived-data/AOD2NanoAODOutreachTool"
@@ -108,6 +111,45 @@ DATASETS: dict[str, Dataset] = {
             notes=(
                 "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here; "
                 "2.1 GiB, so notebooks read at most MAX_EVENTS events of it."
+            ),
+        ),
+        Dataset(
+            name="cms-hep-tutorial-2012",
+            title="CMS 2012 HEP tutorial ntuples (ttbar and backgrounds, 8 TeV)",
+            description=(
+                "Reduced CMS 2012 ntuples made for teaching a top-quark pair analysis: simulated "
+                "ttbar (signal), Drell-Yan, QCD, single top, W+jets, WW, WZ, ZZ, and real 2012 "
+                "collision data selected by a single isolated muon trigger; jets, muons, electrons, "
+                "photons, missing transverse momentum and ttbar truth as jagged ROOT branches."
+            ),
+            record_url="https://opendata.cern.ch/record/212",
+            files=(
+                RemoteFile(
+                    filename="HEPTutorial_0.tar",
+                    urls=("https://opendata.cern.ch/record/212/files/HEPTutorial_0.tar",),
+                    sha256=None,  # not verified against the primary source yet
+                    unpack=True,
+                ),
+            ),
+            members=("data.root", "ttbar.root", "wjets.root", "dy.root", "single_top.root",
+                     "ww.root", "wz.root", "zz.root", "qcd.root"),
+            licence="CC0-1.0",
+            citation=(
+                "CMS Collaboration, CMS 2012 HEP tutorial ntuples (top-quark pair analysis), "
+                "CERN Open Data Portal, record 212, https://opendata.cern.ch/record/212"
+            ),
+            schema=(
+                "One ROOT file per process (`data.root`, `ttbar.root`, ...), each with the TTree "
+                "`events`: jagged `Jet_Px/Py/Pz/E/btag/ID`, `Muon_Px/Py/Pz/E/Charge/Iso`, "
+                "`Electron_*`, `Photon_*` with int32 counters `NJet`, `NMuon`, `NElectron`, "
+                "`NPhoton`; `MET_px/py`; ttbar truth `MC*`; `NPrimaryVertices`, `triggerIsoMu24`, "
+                "`EventWeight` (GeV units)"
+            ),
+            sample_module="cms_hep_tutorial",
+            chapters=("01-root-and-bdt",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here; the tar is "
+                "unpacked next to the download and its .root files are found by name."
             ),
         ),
     ]

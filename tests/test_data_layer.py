@@ -14,7 +14,7 @@ import uproot
 import data_fetchers
 from data_fetchers import cache, registry, samples
 from data_fetchers.errors import InvalidModeError, SampleGenerationError, UnknownDatasetError
-from data_fetchers.samples import cms_dimuon
+from data_fetchers.samples import cms_dimuon, cms_hep_tutorial
 
 MUON_BRANCHES = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
 
@@ -177,3 +177,49 @@ def test_dimuon_sample_has_the_real_file_schema(small_dimuon, shared_data):
     for arr in (real, sample):
         frac = np.bincount(ak.num(arr.Muon_pt).to_numpy(), minlength=4) / len(arr)
         assert frac[0] < 0.05 and 0.03 < frac[1] < 0.2 and 0.45 < frac[2] < 0.75 and frac[3:].sum() > 0.15, frac
+
+
+# ------------------------------------------------------------------ the HEP-tutorial generator
+@pytest.fixture(scope="module")
+def small_tutorial(tmp_path_factory):
+    out = []
+    for run in ("a", "b"):
+        d = tmp_path_factory.mktemp(f"tutorial-{run}")
+        cms_hep_tutorial.generate(d, 1500, 5, luminosity_pb=2.0)  # small pseudo-data: fast
+        out.append(d)
+    return out
+
+
+def test_tutorial_generator_writes_every_process_deterministically(small_tutorial):
+    a, b = small_tutorial
+    assert sorted(p.name for p in a.iterdir()) == sorted(cms_hep_tutorial.FILENAMES)
+    for name in cms_hep_tutorial.FILENAMES:
+        ta, tb = (uproot.open(d / name)["events"].arrays() for d in (a, b))
+        assert len(ta) == len(tb)
+        for field in ta.fields:
+            assert ak.all(ak.ravel(ta[field]) == ak.ravel(tb[field])), (name, field)
+
+
+def test_tutorial_sample_has_the_real_file_schema(small_tutorial, shared_data):
+    real = uproot.open(shared_data / "cms-hep-tutorial-2012" / "uproot-HZZ.root")["events"]
+    real_types = {k: real[k].typename for k in real.keys()}
+    for name in cms_hep_tutorial.FILENAMES:
+        tree = uproot.open(small_tutorial[0] / name)["events"]
+        assert {k: tree[k].typename for k in tree.keys()} == real_types, name
+    # value ranges, read with the lesson's reader (uproot into awkward)
+    sample = uproot.open(small_tutorial[0] / "ttbar.root")["events"].arrays()
+    data = uproot.open(small_tutorial[0] / "data.root")["events"].arrays()
+    for arr in (real.arrays(), sample, data):
+        assert ak.all(arr.triggerIsoMu24)
+        assert ak.all(ak.num(arr.Jet_Px) == arr.NJet) and ak.all(ak.num(arr.Muon_Px) == arr.NMuon)
+        jet_pt = np.hypot(ak.flatten(arr.Jet_Px), ak.flatten(arr.Jet_Py))
+        assert ak.all(jet_pt > 29)  # jets are stored above 30 GeV
+        assert ak.all(np.hypot(ak.flatten(arr.Muon_Px), ak.flatten(arr.Muon_Py)) > 5)
+        btag = ak.flatten(arr.Jet_btag).to_numpy()
+        assert np.all((btag == -1) | (btag >= 0)) and 0.5 < np.mean(btag == -1) < 0.97
+        assert ak.all(arr.Muon_Iso >= 0) and set(np.unique(ak.flatten(arr.Muon_Charge))) <= {-1, 1}
+        assert ak.all(arr.EventWeight >= 0)  # real MC weights can be 0
+    assert ak.all(data.EventWeight == 1)  # pseudo-data, like real data, is unweighted
+    semileptonic = sample[sample.MCleptonPDGid != 0]
+    assert len(semileptonic) > 0.3 * len(sample)
+    assert set(np.unique(abs(semileptonic.MCleptonPDGid))) <= {11, 13}

@@ -24,6 +24,21 @@ from data_fetchers.errors import ChecksumMismatchError, DownloadError, Unverifie
 from data_fetchers.fetch import fetch_remote_file
 
 GOOD = bytes(range(256)) * 4000  # 1 MB
+
+
+def _make_tar() -> bytes:
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, body in [("Tutorial/files/a.root", b"A" * 100), ("Tutorial/files/b.root", b"B" * 100)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return buf.getvalue()
+
+
+TAR = _make_tar()
 GOOD_SHA256 = hashlib.sha256(GOOD).hexdigest()
 HITS: Counter = Counter()
 
@@ -44,6 +59,8 @@ class Handler(BaseHTTPRequestHandler):
         HITS[name] += 1
         if name in ("good.bin", "other.bin"):
             self._send(GOOD)
+        elif name == "archive.tar":
+            self._send(TAR)
         elif name == "corrupt.bin":
             self._send(GOOD[:-10] + b"0123456789")  # same size, different bytes
         elif name == "truncated.bin":
@@ -235,3 +252,18 @@ def test_full_mode_through_the_public_api(server, caches, monkeypatch):
     monkeypatch.setenv("HEPML_DATA_MODE", "full")
     files = data_fetchers.get(ds.name, quiet=True)
     assert files.mode == "full" and files.path.read_bytes() == GOOD
+
+
+def test_archive_is_verified_unpacked_once_and_members_found(server, caches, monkeypatch):
+    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
+    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    files = data_fetchers.get(ds.name, "full", quiet=True)
+    assert files["a.root"].read_bytes() == b"A" * 100 and files["b.root"].read_bytes() == b"B" * 100
+    assert data_fetchers.get(ds.name, "full", quiet=True).files == files.files
+    assert HITS["archive.tar"] == 1
+    missing = registry.Dataset(**{**ds.__dict__, "members": ("a.root", "c.root")})
+    monkeypatch.setitem(registry.DATASETS, ds.name, missing)
+    with pytest.raises(data_fetchers.DataError, match=r"has no c.root \(it has a.root, b.root\)"):
+        data_fetchers.get(ds.name, "full", quiet=True)
