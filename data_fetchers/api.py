@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fetch import fetch_remote_file, find_members, unpack_archive
+from .fetch import convert_once, fetch_remote_file, find_members, unpack_archive
 from .modes import resolve_mode
 from .registry import get_dataset
 from .samples import ensure_sample, get_recipe
@@ -44,6 +44,9 @@ def get(name: str, mode: str | None = None, *, sample_events: int | None = None,
             path = fetch_remote_file(dataset, remote, progressbar=not quiet)
             if remote.unpack:
                 files.update(find_members(unpack_archive(path), dataset.filenames, dataset.name))
+            elif remote.convert_to:
+                (member,) = dataset.members
+                files[member] = convert_once(path, remote.convert_to, member)
             else:
                 files[remote.filename] = path
     return DatasetFiles(name, mode, files)

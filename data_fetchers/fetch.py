@@ -190,3 +190,30 @@ def find_members(directory: Path, members: list[str], dataset_name: str) -> dict
                             f"please report it, and use the sample mode meanwhile.")
         found[member] = matches[0]
     return found
+
+
+def convert_once(download: Path, converter: str, output_name: str) -> Path:
+    """Convert a verified download to the sample's format once, atomically, beside it."""
+    import importlib
+
+    target = download.parent / output_name
+    if not cache.is_writable(download.parent):
+        relative = download.parent.relative_to(download.parent.parent.parent)
+        target = cache.writable_root() / relative / output_name
+    if target.exists():
+        return target
+    module, function = converter.split(":")
+    convert = getattr(importlib.import_module(f"data_fetchers.samples.{module}"), function)
+    with FileLock(str(target) + ".lock"):
+        if target.exists():
+            return target
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            print(f"Converting {download.name} to {target.name} once ...", flush=True)
+            convert(download, tmp)
+            tmp.rename(target)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            raise DataError(f"Could not convert {download} to {target.name} ({type(exc).__name__}: {exc}); "
+                            f"nothing was kept — use the sample mode, or report the problem.") from exc
+    return target

@@ -22,6 +22,9 @@ class RemoteFile:
     md5: str | None = None  # only where the source publishes nothing better
     size_bytes: int | None = None
     unpack: bool = False  # a tar archive whose members are the dataset's files
+    # "module:function" in data_fetchers.samples that converts the download, once, to the
+    # sample's format (same file name as the sample's), so a lesson reads both modes alike
+    convert_to: str = ""
 
     @property
     def known_hash(self) -> str | None:
@@ -150,6 +153,43 @@ DATASETS: dict[str, Dataset] = {
             notes=(
                 "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here; the tar is "
                 "unpacked next to the download and its .root files are found by name."
+            ),
+        ),
+        Dataset(
+            name="atlas-higgsml-2014",
+            title="ATLAS Higgs machine-learning challenge 2014 (H to tau tau)",
+            description=(
+                "818,238 simulated ATLAS events at 8 TeV in the lepton + hadronic-tau final state: "
+                "H to tau tau signal and Z to tau tau, ttbar and W backgrounds, with 30 features "
+                "(17 primitive PRI_*, 13 derived DER_*), weights, labels and the Kaggle split used "
+                "by the 2014 challenge; the AMS of the challenge is computed from them."
+            ),
+            record_url="https://opendata.cern.ch/record/328",
+            files=(
+                RemoteFile(
+                    filename="atlas-higgs-challenge-2014-v2.csv.gz",
+                    urls=("https://opendata.cern.ch/record/328/files/atlas-higgs-challenge-2014-v2.csv.gz",),
+                    sha256=None,  # not verified against the primary source yet
+                    convert_to="atlas_higgsml:csv_to_root",
+                ),
+            ),
+            members=("atlas-higgs-challenge-2014-v2.root",),
+            licence="CC0-1.0",
+            citation=(
+                "ATLAS Collaboration (2014). Dataset from the ATLAS Higgs Boson Machine Learning "
+                "Challenge 2014. CERN Open Data Portal. DOI:10.7483/OPENDATA.ATLAS.ZBP2.M5T8"
+            ),
+            schema=(
+                "ROOT TTree `higgsml` (converted once from the record's CSV in full mode): `EventId`, "
+                "13 `DER_*` and 17 `PRI_*` float columns (-999.0 = undefined), `Weight`, `Label` "
+                "(1 = signal 's', 0 = background 'b'), `KaggleSet` (character code of t/b/v/u), "
+                "`KaggleWeight`"
+            ),
+            sample_module="atlas_higgsml",
+            chapters=("01-root-and-bdt",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here. Documentation "
+                "of the features: CERN Open Data record 329."
             ),
         ),
     ]

@@ -223,3 +223,74 @@ def test_tutorial_sample_has_the_real_file_schema(small_tutorial, shared_data):
     semileptonic = sample[sample.MCleptonPDGid != 0]
     assert len(semileptonic) > 0.3 * len(sample)
     assert set(np.unique(abs(semileptonic.MCleptonPDGid))) <= {11, 13}
+
+
+# ------------------------------------------------------------------ the HiggsML generator
+from data_fetchers.samples import atlas_higgsml  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_higgsml(tmp_path_factory):
+    out = []
+    for run in ("a", "b"):
+        d = tmp_path_factory.mktemp(f"higgsml-{run}")
+        atlas_higgsml.generate(d, 4000, 9)
+        out.append(uproot.open(d / atlas_higgsml.FILENAME)["higgsml"].arrays(library="pd"))
+    return out
+
+
+def test_higgsml_sample_is_deterministic_with_the_challenge_columns(small_higgsml):
+    a, b = small_higgsml
+    assert list(a.columns) == atlas_higgsml.COLUMNS  # same names, same order as the challenge file
+    assert a.equals(b)
+    assert set(a.Label.unique()) == {0, 1} and set(a.KaggleSet.unique()) == {ord("t"), ord("b"), ord("v")}
+    assert (a.Weight > 0).all() and a.EventId.is_unique and a.EventId.min() == 100000
+    assert a.PRI_jet_num.isin([0, 1, 2, 3]).all()
+
+
+def test_higgsml_undefined_features_follow_the_challenge_rules(small_higgsml):
+    df = small_higgsml[0]
+    jets_features = ["DER_deltaeta_jet_jet", "DER_mass_jet_jet", "DER_prodeta_jet_jet", "DER_lep_eta_centrality",
+                     "PRI_jet_subleading_pt", "PRI_jet_subleading_eta", "PRI_jet_subleading_phi"]
+    assert (df.loc[df.PRI_jet_num <= 1, jets_features] == -999).all().all()
+    assert (df.loc[df.PRI_jet_num >= 2, jets_features] != -999).all().all()
+    assert (df.loc[df.PRI_jet_num == 0, ["PRI_jet_leading_pt", "PRI_jet_leading_eta"]] == -999).all().all()
+    assert (df.loc[df.PRI_jet_num == 0, "PRI_jet_all_pt"] == 0).all()
+    assert ((df.DER_mass_MMC == -999) | (df.DER_mass_MMC > 0)).all()
+    assert (df.PRI_lep_pt > 26).all() and (df.PRI_tau_pt > 20).all() and (df.PRI_tau_eta.abs() < 2.5).all()
+
+
+def test_higgsml_derived_features_follow_the_documented_formulas(small_higgsml):
+    df = small_higgsml[0]
+    pri = {c: df[c].to_numpy(np.float64) for c in df.columns if c.startswith("PRI_")}
+    der = atlas_higgsml.derived(pri)
+    for name, values in der.items():
+        np.testing.assert_allclose(df[name], values, rtol=2e-4, atol=2e-3, err_msg=name)
+    # spot checks by hand, from the challenge documentation
+    e = df.iloc[0]
+    dphi = e.PRI_met_phi - e.PRI_lep_phi
+    assert np.isclose(e.DER_mass_transverse_met_lep, np.sqrt(2 * e.PRI_lep_pt * e.PRI_met * (1 - np.cos(dphi))), rtol=1e-3)
+    assert np.isclose(e.DER_pt_ratio_lep_tau, e.PRI_lep_pt / e.PRI_tau_pt, rtol=1e-4)
+    assert np.isclose(e.DER_sum_pt, e.PRI_tau_pt + e.PRI_lep_pt + e.PRI_jet_all_pt, rtol=1e-4)
+    deta, dphi_tl = e.PRI_tau_eta - e.PRI_lep_eta, np.angle(np.exp(1j * (e.PRI_tau_phi - e.PRI_lep_phi)))
+    assert np.isclose(e.DER_deltar_tau_lep, np.hypot(deta, dphi_tl), rtol=1e-4)
+    assert ((df.DER_met_phi_centrality.abs() <= np.sqrt(2) + 1e-5)).all()
+    # the collinear-mass stand-in for MMC peaks near the Higgs mass for the signal
+    signal = df[(df.Label == 1) & (df.DER_mass_MMC > 0)]
+    assert 100 < signal.DER_mass_MMC.median() < 160
+
+
+def test_higgsml_full_mode_csv_is_converted_to_the_same_tree(small_higgsml, tmp_path):
+    df = small_higgsml[0].copy()
+    csv = df.assign(Label=np.where(df.Label == 1, "s", "b"), KaggleSet=df.KaggleSet.map(chr))
+    csv_path = tmp_path / "atlas-higgs-challenge-2014-v2.csv.gz"
+    csv.to_csv(csv_path, index=False)  # the challenge's format: letters for Label and KaggleSet
+    root_path = tmp_path / "converted.root"
+    atlas_higgsml.csv_to_root(csv_path, root_path, chunk_rows=1000)
+    back = uproot.open(root_path)["higgsml"].arrays(library="pd")
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(back, df, check_dtype=True, rtol=1e-6)
+    bad = tmp_path / "bad.csv"
+    csv.drop(columns=["DER_mass_MMC"]).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="DER_mass_MMC"):
+        atlas_higgsml.csv_to_root(bad, tmp_path / "bad.root")

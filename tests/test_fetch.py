@@ -267,3 +267,39 @@ def test_archive_is_verified_unpacked_once_and_members_found(server, caches, mon
     monkeypatch.setitem(registry.DATASETS, ds.name, missing)
     with pytest.raises(data_fetchers.DataError, match=r"has no c.root \(it has a.root, b.root\)"):
         data_fetchers.get(ds.name, "full", quiet=True)
+
+
+def test_download_is_converted_once_to_the_sample_format(server, caches, monkeypatch):
+    calls = []
+
+    def fake_converter(src, dst):
+        calls.append(src)
+        dst.write_bytes(src.read_bytes()[:10])
+
+    from data_fetchers.samples import atlas_higgsml
+    monkeypatch.setattr(atlas_higgsml, "csv_to_root", fake_converter)
+    base = make_dataset(f"{server}/good.bin")
+    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    path = data_fetchers.get(ds.name, "full", quiet=True).path
+    assert path.name == "good.root" and path.read_bytes() == GOOD[:10]
+    assert data_fetchers.get(ds.name, "full", quiet=True).path == path
+    assert len(calls) == 1
+
+
+def test_failed_conversion_leaves_nothing(server, caches, monkeypatch):
+    from data_fetchers.samples import atlas_higgsml
+
+    def broken(src, dst):
+        dst.write_bytes(b"half")
+        raise ValueError("lacks the columns ['Weight']")
+    monkeypatch.setattr(atlas_higgsml, "csv_to_root", broken)
+    base = make_dataset(f"{server}/good.bin")
+    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    with pytest.raises(data_fetchers.DataError, match="nothing was kept") as info:
+        data_fetchers.get(ds.name, "full", quiet=True)
+    assert "sample mode" in str(info.value)
+    assert [p.name for p in cached_files(*caches) if p.suffix == ".root" or p.name.endswith(".tmp")] == []
