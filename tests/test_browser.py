@@ -66,9 +66,10 @@ LESSON = "notebooks/00-getting-started/01-root-to-histogram.html"
 
 
 def test_home_page_renders(site, browser):
-    browser.get(f"{site}/index.html")
+    browser.get(f"{site}/index.html")  # a meta-refresh redirect to book/intro.html: wait for it
+    heading = wait_for(browser, lambda d: d.find_elements("css selector", "article h1"))[0]
     assert "Machine learning for particle physics" in browser.title
-    assert browser.find_element("css selector", "article h1").text.startswith("Machine learning for particle physics")
+    assert heading.text.startswith("Machine learning for particle physics")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "home.png"))
 
@@ -88,7 +89,7 @@ def test_lesson_renders_with_its_figures(site, browser):
 
 def test_navigation_from_home_to_lesson_and_on(site, browser):
     browser.get(f"{site}/index.html")
-    browser.find_element("css selector", "a.right-next").click()
+    wait_for(browser, lambda d: d.find_elements("css selector", "a.right-next"))[0].click()
     wait_for(browser, lambda d: d.current_url.endswith(LESSON))
     sidebar_link = browser.find_element("css selector", "nav.bd-links a[href$='book/data.html']")
     sidebar_link.click()
