@@ -246,7 +246,7 @@ def registry_markdown() -> str:
             d.description,
             "",
             f"- **Record:** <{d.record_url}>",
-            f"- **Files:** " + ", ".join(f"[`{f.filename}`]({f.urls[0]})" for f in d.files),
+            "- **Files:** " + ", ".join(f"[`{f.filename}`]({f.urls[0]})" for f in d.files),
             f"- **Licence:** {d.licence}",
             f"- **Cite as:** {d.citation}",
             f"- **Schema:** {d.schema}",

@@ -58,6 +58,7 @@ import vector
 from tqdm import tqdm
 
 from . import SampleRecipe
+from ._common import keep_with_efficiency, make_pythia, smear
 
 FILENAME = "atlas-higgs-challenge-2014-v2.root"
 LUMINOSITY_PB = 20_000.0
@@ -84,18 +85,6 @@ PROCESSES = {  # name: (label, Pythia settings, share of generated events)
     "wjets": (0, ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on",
                   "PhaseSpace:pTHatMin = 20", "24:onMode = off", "24:onIfAny = 11 13 15"], 0.10),
 }
-
-
-def _pythia(settings, seed):
-    import pythia8mc
-
-    pythia = pythia8mc.Pythia("", False)
-    for line in _COMMON + settings + ["Random:setSeed = on", f"Random:seed = {seed}"]:
-        if not pythia.readString(line):
-            raise RuntimeError(f"Pythia rejected the setting {line!r}")
-    if not pythia.init():
-        raise RuntimeError("Pythia failed to initialise; see the messages above")
-    return pythia
 
 
 class _Buffers:
@@ -145,17 +134,6 @@ class _Buffers:
         return ak.unflatten(ak.zip(content, with_name=with_name), np.frombuffer(self.counts[kind], dtype=np.int64))
 
 
-def _smear(p4, rel, rng):
-    flat = ak.flatten(p4)
-    f = np.clip(1 + rng.normal(0, 1, len(flat)) * rel(flat), 0.05, None)
-    out = ak.zip({"px": flat.px * f, "py": flat.py * f, "pz": flat.pz * f, "E": flat.E * f}, with_name="Momentum4D")
-    return ak.unflatten(out, ak.num(p4))
-
-
-def _keep(p4, eff, rng):
-    return p4[ak.unflatten(rng.random(int(ak.sum(ak.num(p4)))) < eff, ak.num(p4))]
-
-
 def _may_pass(event) -> bool:
     """Cheap pre-filter: a final electron or muon above 24 GeV (the selection asks 26 GeV after
     a 1.5 % resolution, so no event that could pass is lost). Skipping the full bookkeeping
@@ -164,7 +142,7 @@ def _may_pass(event) -> bool:
 
 
 def _generate(settings, n, seed, progress):
-    pythia = _pythia(settings, seed)
+    pythia = make_pythia(_COMMON + settings, seed)
     buffers, accepted = _Buffers(), 0
     while accepted < n:
         if not pythia.next():
@@ -173,7 +151,6 @@ def _generate(settings, n, seed, progress):
         progress.update()
         if _may_pass(pythia.event):
             buffers.add_event(pythia.event)
-    buffers.n_generated = accepted
     sigma_pb = pythia.infoPython().sigmaGen() * 1e9
     return buffers, sigma_pb
 
@@ -188,15 +165,15 @@ def _reconstruct(buffers: _Buffers, rng, allow_fake: bool) -> dict:
     n = len(visible)
 
     # resolution first, then the reconstruction-level cuts
-    leptons = _smear(leptons[abs(leptons.eta) < 2.5], lambda p: 0.015, rng)
-    leptons = _keep(leptons[leptons.pt > 26], 0.95, rng)
-    taus = _smear(taus[abs(taus.eta) < 2.5], lambda p: 0.05, rng)
-    taus = _keep(taus[taus.pt > 20], 0.55, rng)
+    leptons = smear(leptons[abs(leptons.eta) < 2.5], 0.015, rng)
+    leptons = keep_with_efficiency(leptons[leptons.pt > 26], 0.95, rng)
+    taus = smear(taus[abs(taus.eta) < 2.5], 0.05, rng)
+    taus = keep_with_efficiency(taus[taus.pt > 20], 0.55, rng)
 
     cluster = fastjet.ClusterSequence(ak.zip({k: visible[k] for k in ("px", "py", "pz", "E")}),
                                       fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
     jets = ak.zip(dict(zip(["px", "py", "pz", "E"], ak.unzip(cluster.inclusive_jets()))), with_name="Momentum4D")
-    jets = _smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
+    jets = smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
     jets = jets[(jets.pt > 20) & (abs(jets.eta) < 4.5)]
     jets = jets[ak.argsort(jets.pt, ascending=False)]
 

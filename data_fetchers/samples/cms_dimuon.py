@@ -41,6 +41,7 @@ import uproot
 from tqdm import tqdm
 
 from . import SampleRecipe
+from ._common import make_pythia
 
 FILENAME = "Run2012BC_DoubleMuParked_Muons.root"
 MUON_MASS = np.float32(0.10565837)
@@ -67,14 +68,7 @@ PROCESSES = [
 
 def _run_pythia(settings: list[str], n_events: int, seed: int, progress):
     """Generate ``n_events`` and return the true final-state muons as (pt, eta, phi, charge) lists."""
-    import pythia8mc  # imported here so that importing data_fetchers stays light
-
-    pythia = pythia8mc.Pythia("", False)  # no banner
-    for line in _COMMON + settings + ["Random:setSeed = on", f"Random:seed = {seed}"]:
-        if not pythia.readString(line):
-            raise RuntimeError(f"Pythia rejected the setting {line!r}")
-    if not pythia.init():
-        raise RuntimeError("Pythia failed to initialise; see the messages above")
+    pythia = make_pythia(_COMMON + settings, seed)
     events = []
     while len(events) < n_events:
         if not pythia.next():

@@ -56,6 +56,7 @@ import vector
 from tqdm import tqdm
 
 from . import SampleRecipe
+from ._common import keep_with_efficiency, make_pythia, smear
 
 LUMINOSITY_PB = 20.0
 QCD_FAKE_MUON_PROBABILITY = 3e-6
@@ -78,18 +79,6 @@ PROCESSES = {  # name: (Pythia settings, share of the simulated events)
 _COMMON = ["Beams:eCM = 8000", "PartonLevel:MPI = off", "HadronLevel:Hadronize = off", "Print:quiet = on"]
 _TRUTH = ["MChadronicBottom", "MCleptonicBottom", "MChadronicWDecayQuark", "MChadronicWDecayQuarkBar",
           "MClepton", "MCneutrino"]
-
-
-def _pythia(settings, seed):
-    import pythia8mc
-
-    pythia = pythia8mc.Pythia("", False)
-    for line in _COMMON + settings + ["Random:setSeed = on", f"Random:seed = {seed}"]:
-        if not pythia.readString(line):
-            raise RuntimeError(f"Pythia rejected the setting {line!r}")
-    if not pythia.init():
-        raise RuntimeError("Pythia failed to initialise; see the messages above")
-    return pythia
 
 
 def _ttbar_truth(process) -> dict[str, tuple]:
@@ -123,7 +112,7 @@ def _ttbar_truth(process) -> dict[str, tuple]:
 
 def _generate_events(settings, n_events, seed, progress):
     """Final-state particles (jagged px, py, pz, E, id) and ttbar truth for n_events."""
-    pythia = _pythia(settings, seed)
+    pythia = make_pythia(_COMMON + settings, seed)
     particles, truth = [], []
     while len(particles) < n_events:
         if not pythia.next():
@@ -156,27 +145,13 @@ def _isolation(objects, visible, cone=0.3):
     return ak.sum(ak.where(inside, other.pt, 0.0), axis=-1)
 
 
-def _smear(objects, rel_sigma, rng):
-    n = ak.num(objects)
-    flat = ak.flatten(objects)
-    factor = 1 + rng.normal(0, 1, len(flat)) * ak.to_numpy(rel_sigma(flat) if callable(rel_sigma) else np.full(len(flat), rel_sigma))
-    factor = np.clip(factor, 0.05, None)
-    smeared = ak.zip({"px": flat.px * factor, "py": flat.py * factor, "pz": flat.pz * factor, "E": flat.E * factor},
-                     with_name="Momentum4D")
-    return ak.unflatten(smeared, n)
-
-
-def _keep(objects, rng, eff):
-    return objects[ak.unflatten(rng.random(ak.sum(ak.num(objects))) < eff, ak.num(objects))]
-
-
 def _leptons(parts, pid, eta_max, pt_min, eff, resolution, visible, rng):
     objs = parts[abs(parts.id) == pid]
     objs = objs[(abs(objs.eta) < eta_max) & (objs.pt > pt_min)]
-    objs = _keep(objs, rng, eff)
+    objs = keep_with_efficiency(objs, eff, rng)
     iso = _isolation(objs, visible)
     charge = -np.sign(objs.id) if pid != 22 else None
-    objs = _smear(objs, resolution, rng)
+    objs = smear(objs, resolution, rng)
     order = ak.argsort(objs.pt, ascending=False)
     return objs[order], iso[order], (charge[order] if charge is not None else None)
 
@@ -190,7 +165,7 @@ def _jets(parts, rng):
                                       jetdef)
     jets = ak.zip({k: v for k, v in zip(["px", "py", "pz", "E"], ak.unzip(cluster.inclusive_jets()))},
                   with_name="Momentum4D")
-    jets = _smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
+    jets = smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
     jets = jets[(jets.pt > 30) & (abs(jets.eta) < 2.4)]
     jets = jets[ak.argsort(jets.pt, ascending=False)]
 
