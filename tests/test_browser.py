@@ -102,3 +102,46 @@ def test_search_finds_the_lesson(site, browser):
     results = wait_for(browser, lambda d: d.find_elements("css selector", "#search-results ul.search li"))
     assert any("Getting started" in r.text for r in results)
     browser.save_screenshot(str(ARTIFACTS / "search.png"))
+
+
+def test_catalogue_filters_hide_and_show_entries(site, browser):
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{site}/book/resources.html")
+    entries = wait_for(browser, lambda d: d.find_elements("css selector", ".hepml-resource"))
+    total = len(entries)
+    visible = lambda: [e for e in browser.find_elements("css selector", ".hepml-resource") if e.is_displayed()]
+    assert total >= 80 and len(visible()) == total
+
+    Select(browser.find_element("id", "filter-topic")).select_by_value("fast ML/FPGA")
+    shown = visible()
+    assert 0 < len(shown) < total
+    assert all("fast ML/FPGA" in e.get_attribute("data-topics").split("|") for e in shown)
+    hidden_groups = [g for g in browser.find_elements("css selector", ".hepml-group") if not g.is_displayed()]
+    assert hidden_groups, "groups with no matching entry are hidden"
+    assert browser.find_element("id", "hepml-count").text == f"{len(shown)} of {total} resources"
+
+    Select(browser.find_element("id", "filter-kind")).select_by_value("library/tool")
+    narrower = visible()
+    assert 0 < len(narrower) < len(shown) and all(e.get_attribute("data-kind") == "library/tool" for e in narrower)
+
+    search = browser.find_element("id", "filter-search")
+    search.send_keys("hls4ml")
+    assert 0 < len(visible()) <= len(narrower)
+    search.clear()
+    search.send_keys("x")  # clear() fires no input event: type and erase to trigger the filter
+    search.send_keys("\b")
+    Select(browser.find_element("id", "filter-topic")).select_by_value("")
+    Select(browser.find_element("id", "filter-kind")).select_by_value("")
+    assert len(visible()) == total
+
+    Select(browser.find_element("id", "filter-hep")).select_by_value("no")
+    assert all(e.get_attribute("data-hep") == "no" for e in visible()) and len(visible()) < total
+
+    # filters preset from the address, as the lessons' further-reading links use them
+    browser.get(f"{site}/book/resources.html?topic=tabular/BDT")
+    wait_for(browser, lambda d: "of" in d.find_element("id", "hepml-count").text)
+    preset = visible()
+    assert 0 < len(preset) < total and all("tabular/BDT" in e.get_attribute("data-topics") for e in preset)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "catalogue.png"))

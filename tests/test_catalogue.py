@@ -1,0 +1,205 @@
+"""The resource catalogue: schema, friendly errors, duplicates, rendering, and the link checker
+against a real HTTP server on 127.0.0.1 (200, 301, 302, 404, 405-on-HEAD, 500, time-out)."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import catalogue
+from catalogue import links, schema
+from catalogue.__main__ import main as catalogue_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return catalogue.load()
+
+
+def test_catalogue_is_valid_and_large_enough(entries):
+    assert len(entries) >= 80
+    kinds = Counter(e["kind"] for e in entries)
+    assert set(kinds) == set(schema.KINDS), f"every kind should be represented: {kinds}"
+
+
+@pytest.mark.parametrize("needle", [
+    "opendata.cern.ch/record/328", "zenodo.org/records/2603256", "zenodo.org/records/6619768", "JetNet",
+    "zenodo.org/records/3164691", "zenodo.org/records/4730157", "zenodo.org/records/8099322", "openml.org/d/42468",
+    "fair-universe", "opendata.atlas.cern", "opendata.cern.ch", "hsf-training", "hls4ml-tutorial", "gnn-tracking",
+    "sbi-dev.github.io", "indico.in2p3.fr", "neuromatch", "scikit-hep", "pytorch_geometric", "brevitas",
+    "notebook.cc.in2p3.fr", "idris.fr/jean-zay", "mybinder.org", "colab.research.google.com", "swan.cern.ch",
+    "iml.web.cern.ch", "hepsoftwarefoundation.org", "eucaif.org", "fastmachinelearning.org", "HEPML-LivingReview",
+])
+def test_catalogue_covers_what_the_community_asked_for(entries, needle):
+    assert any(needle.lower() in e["url"].lower() for e in entries), needle
+
+
+def test_every_chapter_has_catalogue_entries_and_links_to_the_page(entries):
+    for chapter in schema.CHAPTERS:
+        assert any(chapter in e["chapters"] for e in entries), f"no catalogue entry for chapter {chapter}"
+        for nb_path in sorted((ROOT / "notebooks" / chapter).glob("*.ipynb")):
+            text = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "markdown")
+            further = text[text.find("## Further reading"):]
+            assert "book/resources" in further, f"{nb_path.name}: further reading must link to the resource catalogue"
+
+
+def _one(**changes):
+    entry = copy.deepcopy(catalogue.load()[0])
+    entry.update(changes)
+    return entry
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"kind": "tutorials"}, "entry 1 ('ATLAS Higgs machine-learning challenge 2014 dataset'): 'kind' is 'tutorials', which is not one of: tutorial,"),
+    ({"topics": ["BDT"]}, "'topics' has 'BDT', which is not one of: tabular/BDT,"),
+    ({"url": "opendata.cern.ch/record/328"}, "'url' must be a full http(s) address, not 'opendata.cern.ch/record/328'"),
+    ({"last_checked": "yesterday"}, "'last_checked' must be a date (YYYY-MM-DD) or 'never', not 'yesterday'"),
+    ({"hep_data": "maybe"}, "'hep_data' is 'maybe'; use yes, no or unknown"),
+    ({"language": "English"}, "'language' must be a list of two-letter codes"),
+    ({"homepage": "x"}, "field 'homepage' is not part of the schema"),
+])
+def test_a_bad_entry_gets_a_precise_friendly_error(changes, message):
+    with pytest.raises(schema.CatalogueError) as info:
+        schema.validate([_one(**changes)])
+    assert message in str(info.value)
+
+
+def test_missing_field_says_to_write_unknown():
+    entry = _one()
+    del entry["licence"]
+    with pytest.raises(schema.CatalogueError, match=r"field 'licence' is missing \(use 'unknown'"):
+        schema.validate([entry])
+
+
+def test_duplicate_urls_are_rejected_even_when_spelled_differently():
+    a = _one()
+    b = _one(title="Copy", url=a["url"].replace("https://opendata.cern.ch", "http://OPENDATA.cern.ch") + "/")
+    with pytest.raises(schema.CatalogueError, match=r"entry 2 \('Copy'\): 'url' .* duplicates entry 1"):
+        schema.validate([a, b])
+
+
+def test_unquoted_yes_is_accepted_as_hep_data():
+    assert schema.validate([_one(hep_data=True)])[0]["hep_data"] == "yes"
+
+
+def test_rendered_page_has_every_entry_with_filters(entries):
+    page = catalogue.render_html(entries)
+    assert page.count('class="hepml-resource"') == len(entries)
+    for f in ("filter-search", "filter-topic", "filter-kind", "filter-level", "filter-hep"):
+        assert f'id="{f}"' in page
+    assert "not checked yet" in page
+
+
+# ------------------------------------------------------------------ link checker
+HITS: Counter = Counter()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, code, location=None, body=b"ok"):
+        self.send_response(code)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(body)
+
+    def _route(self):
+        name = self.path.strip("/")
+        HITS[f"{self.command} {name}"] += 1
+        if name == "ok":
+            self._reply(200)
+        elif name == "moved":
+            self._reply(301, "/ok")
+        elif name == "temporary":
+            self._reply(302, "/ok")
+        elif name == "no-head":
+            self._reply(405 if self.command == "HEAD" else 200)
+        elif name == "error":
+            self._reply(500)
+        elif name == "slow":
+            time.sleep(2)
+            self._reply(200)
+        else:
+            self._reply(404)
+
+    do_GET = do_HEAD = _route
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_link_statuses(server):
+    HITS.clear()
+    urls = [f"{server}/{p}" for p in ("ok", "moved", "temporary", "missing", "no-head", "error", "slow")]
+    results = {r.url.rsplit("/", 1)[1]: r for r in links.check_all(urls, timeout=0.5, retries=1)}
+    assert results["ok"].status == "ok"
+    assert results["moved"].status == "moved" and results["moved"].final_url == f"{server}/ok"
+    assert results["temporary"].status == "ok"  # a temporary redirect is not a move
+    assert results["missing"].status == "dead" and results["missing"].code == 404
+    assert results["no-head"].status == "ok" and HITS["GET no-head"] == 1
+    assert results["error"].status == "dead" and results["error"].code == 500
+    assert results["slow"].status == "timeout"
+    assert HITS["HEAD missing"] == 1, "a 404 is not retried"
+    assert HITS["HEAD error"] == 2, "a 500 is retried"
+    text = links.report(list(results.values()))
+    assert f"{server}/moved -> {server}/ok" in text and "HTTP 404" in text and "timeout" in text
+
+
+def _catalogue_file(tmp_path, urls):
+    base = catalogue.load()[0]
+    data = [dict(base, title=f"entry {i}", url=u, last_checked="never") for i, u in enumerate(urls)]
+    for d in data:
+        d.pop("chapters", None)
+    path = tmp_path / "resources.yaml"
+    path.write_text("# a comment that must survive\n" + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_update_writes_dates_for_live_links_only(server, tmp_path, capsys):
+    path = _catalogue_file(tmp_path, [f"{server}/ok", f"{server}/missing", f"{server}/moved"])
+    code = catalogue_main(["check-links", "--file", str(path), "--update", "--timeout", "1", "--retries", "0"])
+    assert code == 1  # a dead link makes the command fail
+    data = yaml.safe_load(path.read_text())
+    today = datetime.date.today()
+    assert [d["last_checked"] for d in data] == [today, "never", today]
+    assert path.read_text().startswith("# a comment that must survive")
+    out = capsys.readouterr().out
+    assert "2 of 3 links alive" in out and "Moved (update the url)" in out
+
+
+def test_no_network_is_said_clearly_and_nothing_is_marked(tmp_path, capsys):
+    # port 9 is closed here: every connection is refused, as on a machine without network
+    path = _catalogue_file(tmp_path, ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"])
+    before = path.read_text()
+    code = catalogue_main(["check-links", "--file", str(path), "--update", "--timeout", "1", "--retries", "0"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "seems to have no network access" in err and "nothing was marked dead" in err
+    assert path.read_text() == before
+
+
+def test_validate_command_reports_a_broken_file(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump([_one(kind="blog")]), encoding="utf-8")
+    assert catalogue_main(["validate", "--file", str(path)]) == 1
+    assert "'kind' is 'blog'" in capsys.readouterr().err
