@@ -148,6 +148,16 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
         )
 
 
+def _derived_path(download: Path, name: str) -> Path:
+    """Where a file derived from a download goes: beside it, unless it already exists there or
+    that directory is read-only (a shared hub cache), then at the same place in a writable cache."""
+    beside = download.parent / name
+    if beside.exists() or cache.is_writable(download.parent):
+        return beside
+    relative = download.parent.relative_to(download.parent.parent.parent)  # <dataset>/full
+    return cache.writable_root() / relative / name
+
+
 def unpack_archive(archive: Path) -> Path:
     """Unpack a verified tar archive once, next to it (or in the user's cache if that is read-only).
 
@@ -155,11 +165,7 @@ def unpack_archive(archive: Path) -> Path:
     unpack never leaves a half-filled directory behind.
     """
     name = archive.name + ".unpacked"
-    beside = archive.parent / name
-    if beside.is_dir():
-        return beside
-    relative = archive.parent.relative_to(archive.parent.parent.parent)
-    target = beside if cache.is_writable(archive.parent) else cache.writable_root() / relative / name
+    target = _derived_path(archive, name)
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -196,10 +202,7 @@ def convert_once(download: Path, converter: str, output_name: str) -> Path:
     """Convert a verified download to the sample's format once, atomically, beside it."""
     import importlib
 
-    target = download.parent / output_name
-    if not cache.is_writable(download.parent):
-        relative = download.parent.relative_to(download.parent.parent.parent)
-        target = cache.writable_root() / relative / output_name
+    target = _derived_path(download, output_name)
     if target.exists():
         return target
     module, function = converter.split(":")

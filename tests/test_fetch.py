@@ -303,3 +303,18 @@ def test_failed_conversion_leaves_nothing(server, caches, monkeypatch):
         data_fetchers.get(ds.name, "full", quiet=True)
     assert "sample mode" in str(info.value)
     assert [p.name for p in cached_files(*caches) if p.suffix == ".root" or p.name.endswith(".tmp")] == []
+
+
+def test_archive_in_a_read_only_shared_cache_is_unpacked_into_the_user_cache(server, caches, monkeypatch):
+    shared, user = caches
+    (shared / "test-dataset" / "full").mkdir(parents=True)
+    (shared / "test-dataset" / "full" / "archive.tar").write_bytes(TAR)
+    monkeypatch.setattr(cache, "is_writable", lambda d: not str(d).startswith(str(shared)))
+    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
+    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    files = data_fetchers.get(ds.name, "full", quiet=True)
+    assert HITS["archive.tar"] == 0  # the shared copy was used
+    assert files["a.root"].is_relative_to(user / "test-dataset" / "full" / "archive.tar.unpacked")
+    assert files["a.root"].read_bytes() == b"A" * 100
