@@ -126,15 +126,20 @@ def test_concurrent_first_use_generates_once(caches):
     assert len(list((caches / "fake").glob("calls-*"))) == 1
 
 
-# ------------------------------------------------------------------ the dimuon generator
+# ------------------------------------------------------------------ the generators
+def generate_twice(tmp_path_factory, name, generate, *args, **kwargs) -> list[Path]:
+    """Two independent runs of a generator with the same arguments, for determinism tests."""
+    directories = []
+    for run in ("a", "b"):
+        directory = tmp_path_factory.mktemp(f"{name}-{run}")
+        generate(directory, *args, **kwargs)
+        directories.append(directory)
+    return directories
+
+
 @pytest.fixture(scope="module")
 def small_dimuon(tmp_path_factory):
-    out = []
-    for run in ("a", "b"):
-        d = tmp_path_factory.mktemp(f"dimuon-{run}")
-        cms_dimuon.generate(d, 600, 11)
-        out.append(d / cms_dimuon.FILENAME)
-    return out
+    return [d / cms_dimuon.FILENAME for d in generate_twice(tmp_path_factory, "dimuon", cms_dimuon.generate, 600, 11)]
 
 
 def read_muons(path: Path) -> ak.Array:
@@ -182,12 +187,8 @@ def test_dimuon_sample_has_the_real_file_schema(small_dimuon, shared_data):
 # ------------------------------------------------------------------ the HEP-tutorial generator
 @pytest.fixture(scope="module")
 def small_tutorial(tmp_path_factory):
-    out = []
-    for run in ("a", "b"):
-        d = tmp_path_factory.mktemp(f"tutorial-{run}")
-        cms_hep_tutorial.generate(d, 1500, 5, luminosity_pb=2.0)  # small pseudo-data: fast
-        out.append(d)
-    return out
+    # a small luminosity keeps the pseudo-data, and the test, small
+    return generate_twice(tmp_path_factory, "tutorial", cms_hep_tutorial.generate, 1500, 5, luminosity_pb=2.0)
 
 
 def test_tutorial_generator_writes_every_process_deterministically(small_tutorial):
@@ -231,12 +232,8 @@ from data_fetchers.samples import atlas_higgsml  # noqa: E402
 
 @pytest.fixture(scope="module")
 def small_higgsml(tmp_path_factory):
-    out = []
-    for run in ("a", "b"):
-        d = tmp_path_factory.mktemp(f"higgsml-{run}")
-        atlas_higgsml.generate(d, 4000, 9)
-        out.append(uproot.open(d / atlas_higgsml.FILENAME)["higgsml"].arrays(library="pd"))
-    return out
+    return [uproot.open(d / atlas_higgsml.FILENAME)["higgsml"].arrays(library="pd")
+            for d in generate_twice(tmp_path_factory, "higgsml", atlas_higgsml.generate, 4000, 9)]
 
 
 def test_higgsml_sample_is_deterministic_with_the_challenge_columns(small_higgsml):
