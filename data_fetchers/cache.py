@@ -11,10 +11,13 @@ to the first of these that is writable. Layout::
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import platformdirs
+from filelock import FileLock
 
 CACHE_ENV = "HEPML_CACHE_DIR"
 APP_NAME = "hepml-hands-on"
@@ -68,3 +71,37 @@ def find_existing(relative: Path) -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+def create_once(target: Path, make: Callable[[Path], None], *, directory: bool,
+                failure: Callable[[BaseException], Exception],
+                catch: tuple[type[BaseException], ...] = (Exception,)) -> Path:
+    """Create ``target`` (a file or a directory) once, safely.
+
+    Under a file lock, so that concurrent callers wait and then find the finished target;
+    ``make`` writes into a temporary sibling that is renamed into place, so a failed or
+    interrupted attempt leaves nothing behind. An exception of a ``catch`` type is replaced by
+    ``failure(exc)``; anything else (e.g. KeyboardInterrupt) propagates as it is.
+    """
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if target.exists():  # another process finished it while we waited
+            return target
+        if directory:
+            tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-tmp-"))
+        else:
+            tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            make(tmp)
+            tmp.rename(target)
+        except BaseException as exc:
+            if directory:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            if isinstance(exc, catch):
+                raise failure(exc) from exc
+            raise
+    return target

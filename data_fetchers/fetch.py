@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 import pooch
@@ -164,24 +162,15 @@ def unpack_archive(archive: Path) -> Path:
     Unpacking goes to a temporary directory that is renamed into place, so an interrupted
     unpack never leaves a half-filled directory behind.
     """
-    name = archive.name + ".unpacked"
-    target = _derived_path(archive, name)
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if target.is_dir():
-            return target
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-tmp-"))
-        try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")  # refuses absolute paths and links out of tmp
-            tmp.rename(target)
-        except (OSError, tarfile.TarError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DataError(f"Could not unpack {archive} ({exc}); nothing was kept — check the disk space "
-                            f"and the file, or use the sample mode.") from exc
-    return target
+    def extract(tmp: Path) -> None:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")  # refuses absolute paths and links out of tmp
+
+    return cache.create_once(
+        _derived_path(archive, archive.name + ".unpacked"), extract, directory=True,
+        catch=(OSError, tarfile.TarError),
+        failure=lambda exc: DataError(f"Could not unpack {archive} ({exc}); nothing was kept — check the disk "
+                                      f"space and the file, or use the sample mode."))
 
 
 def find_members(directory: Path, members: list[str], dataset_name: str) -> dict[str, Path]:
@@ -202,21 +191,14 @@ def convert_once(download: Path, converter: str, output_name: str) -> Path:
     """Convert a verified download to the sample's format once, atomically, beside it."""
     import importlib
 
-    target = _derived_path(download, output_name)
-    if target.exists():
-        return target
     module, function = converter.split(":")
     convert = getattr(importlib.import_module(f"data_fetchers.samples.{module}"), function)
-    with FileLock(str(target) + ".lock"):
-        if target.exists():
-            return target
-        tmp = target.with_name(f".{target.name}.tmp")
-        try:
-            print(f"Converting {download.name} to {target.name} once ...", flush=True)
-            convert(download, tmp)
-            tmp.rename(target)
-        except Exception as exc:
-            tmp.unlink(missing_ok=True)
-            raise DataError(f"Could not convert {download} to {target.name} ({type(exc).__name__}: {exc}); "
-                            f"nothing was kept — use the sample mode, or report the problem.") from exc
-    return target
+
+    def make(tmp: Path) -> None:
+        print(f"Converting {download.name} to {output_name} once ...", flush=True)
+        convert(download, tmp)
+
+    return cache.create_once(
+        _derived_path(download, output_name), make, directory=False,
+        failure=lambda exc: DataError(f"Could not convert {download} to {output_name} ({type(exc).__name__}: "
+                                      f"{exc}); nothing was kept — use the sample mode, or report the problem."))

@@ -11,14 +11,11 @@ seed and the number of events.
 from __future__ import annotations
 
 import importlib
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
 
 from .. import cache
 from ..errors import SampleGenerationError
@@ -56,27 +53,19 @@ def ensure_sample(dataset, n_events: int | None = None, seed: int | None = None,
         return found
 
     target = cache.writable_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Two notebooks asking at once: the second waits, then finds the finished sample.
-    with FileLock(str(target) + ".lock"):
-        if target.exists():
-            return target
+
+    def make(tmp: Path) -> None:
         if not quiet:
             print(f"Generating the {dataset.name} sample once ({n:,} events, seed {s}; {recipe.summary}) "
                   f"into {target} ...", flush=True)
         start = time.perf_counter()
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-tmp-"))
-        try:
-            recipe.generate(tmp, n, s)
-            tmp.rename(target)
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise SampleGenerationError(
-                f"Generating the {dataset.name} sample failed ({type(exc).__name__}: {exc}); "
-                f"nothing was cached, so re-running the cell retries from scratch."
-            ) from exc
+        recipe.generate(tmp, n, s)
         if not quiet:
             print(f"... done in {time.perf_counter() - start:.1f} s.", flush=True)
-    return target
+
+    # Two notebooks asking at once: the second waits, then finds the finished sample.
+    return cache.create_once(
+        target, make, directory=True,
+        failure=lambda exc: SampleGenerationError(
+            f"Generating the {dataset.name} sample failed ({type(exc).__name__}: {exc}); "
+            f"nothing was cached, so re-running the cell retries from scratch."))
