@@ -40,3 +40,14 @@ def keep_with_efficiency(objects: ak.Array, efficiency: float, rng: np.random.Ge
     """Keep each object with the given probability (a reconstruction efficiency)."""
     counts = ak.num(objects)
     return objects[ak.unflatten(rng.random(int(ak.sum(counts))) < efficiency, counts)]
+
+
+def calorimeter_jets(visible: ak.Array, radius: float, rng: np.random.Generator) -> ak.Array:
+    """Anti-kT jets (fastjet) of the visible particles, with an energy resolution of
+    100 %/sqrt(E/GeV) (+) 5 % applied; no pT or eta cut, no ordering."""
+    import fastjet
+
+    cluster = fastjet.ClusterSequence(ak.zip({k: visible[k] for k in ("px", "py", "pz", "E")}),
+                                      fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
+    jets = ak.zip(dict(zip(["px", "py", "pz", "E"], ak.unzip(cluster.inclusive_jets()))), with_name="Momentum4D")
+    return smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)

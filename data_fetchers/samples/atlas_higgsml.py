@@ -58,7 +58,7 @@ import vector
 from tqdm import tqdm
 
 from . import SampleRecipe
-from ._common import keep_with_efficiency, make_pythia, smear
+from ._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
 
 FILENAME = "atlas-higgs-challenge-2014-v2.root"
 LUMINOSITY_PB = 20_000.0
@@ -156,8 +156,6 @@ def _generate(settings, n, seed, progress):
 
 
 def _reconstruct(buffers: _Buffers, rng, allow_fake: bool) -> dict:
-    import fastjet
-
     visible = buffers.jagged("visible", ["px", "py", "pz", "E"])
     nu = buffers.jagged("neutrinos", ["px", "py"], with_name="Momentum2D")
     leptons = buffers.jagged("leptons", ["px", "py", "pz", "E", "charge"])
@@ -170,10 +168,7 @@ def _reconstruct(buffers: _Buffers, rng, allow_fake: bool) -> dict:
     taus = smear(taus[abs(taus.eta) < 2.5], 0.05, rng)
     taus = keep_with_efficiency(taus[taus.pt > 20], 0.55, rng)
 
-    cluster = fastjet.ClusterSequence(ak.zip({k: visible[k] for k in ("px", "py", "pz", "E")}),
-                                      fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
-    jets = ak.zip(dict(zip(["px", "py", "pz", "E"], ak.unzip(cluster.inclusive_jets()))), with_name="Momentum4D")
-    jets = smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
+    jets = calorimeter_jets(visible, 0.4, rng)
     jets = jets[(jets.pt > 20) & (abs(jets.eta) < 4.5)]
     jets = jets[ak.argsort(jets.pt, ascending=False)]
 

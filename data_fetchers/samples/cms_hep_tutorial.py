@@ -56,7 +56,7 @@ import vector
 from tqdm import tqdm
 
 from . import SampleRecipe
-from ._common import keep_with_efficiency, make_pythia, smear
+from ._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
 
 LUMINOSITY_PB = 20.0
 QCD_FAKE_MUON_PROBABILITY = 3e-6
@@ -157,15 +157,7 @@ def _leptons(parts, pid, eta_max, pt_min, eff, resolution, visible, rng):
 
 
 def _jets(parts, rng):
-    import fastjet
-
-    visible = parts[~_abs_id_in(parts, [11, 12, 13, 14, 16])]
-    jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.5)
-    cluster = fastjet.ClusterSequence(ak.zip({"px": visible.px, "py": visible.py, "pz": visible.pz, "E": visible.E}),
-                                      jetdef)
-    jets = ak.zip({k: v for k, v in zip(["px", "py", "pz", "E"], ak.unzip(cluster.inclusive_jets()))},
-                  with_name="Momentum4D")
-    jets = smear(jets, lambda j: np.sqrt(1 / np.maximum(ak.to_numpy(j.E), 1) + 0.05 ** 2), rng)
+    jets = calorimeter_jets(parts[~_abs_id_in(parts, [11, 12, 13, 14, 16])], 0.5, rng)
     jets = jets[(jets.pt > 30) & (abs(jets.eta) < 2.4)]
     jets = jets[ak.argsort(jets.pt, ascending=False)]
 
@@ -218,7 +210,7 @@ def _reconstruct(parts, truth, weight, rng, qcd=False) -> dict:
     out = {}
     for prefix, objs in [("Jet", jets), ("Muon", muons), ("Electron", electrons), ("Photon", photons)]:
         for comp in ("px", "py", "pz", "E"):
-            out[f"{prefix}_{comp.capitalize() if comp != 'E' else 'E'}"] = ak.values_astype(objs[comp], np.float32)
+            out[f"{prefix}_{comp.capitalize()}"] = ak.values_astype(objs[comp], np.float32)
     out["Jet_btag"] = ak.values_astype(btag, np.float32)
     out["Jet_ID"] = jet_id
     out["Muon_Charge"] = ak.values_astype(mu_q, np.int32)
