@@ -5,9 +5,8 @@ import datetime
 import sys
 from pathlib import Path
 
-from . import DEFAULT_PATH
 from .links import check_all, looks_offline, report, update_last_checked
-from .schema import CatalogueError, load
+from .schema import DEFAULT_PATH, CatalogueError, load
 
 
 def main(argv=None) -> int:

@@ -20,6 +20,8 @@ FORMATS = ["notebooks", "video", "text", "slides", "code", "data"]
 HEP_DATA = ["yes", "no", "unknown"]
 CHAPTERS = ["00-getting-started", "01-root-and-bdt"]  # the book's chapters, for "further reading"
 
+DEFAULT_PATH = Path(__file__).with_name("resources.yaml")
+
 REQUIRED = ["title", "url", "kind", "topics", "level", "format", "language", "host", "licence", "hep_data",
             "last_checked", "description"]
 OPTIONAL = ["chapters"]
@@ -100,8 +102,6 @@ def validate(entries) -> list[dict]:
 
 
 def load(path: Path | str | None = None) -> list[dict]:
-    from . import DEFAULT_PATH
-
     path = Path(path or DEFAULT_PATH)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
