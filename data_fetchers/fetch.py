@@ -14,9 +14,14 @@ import hashlib
 import json
 import os
 import tarfile
+import warnings
 from pathlib import Path
 
-import pooch
+with warnings.catch_warnings():
+    # pooch imports tqdm.auto, which warns "IProgress not found" in every notebook without
+    # ipywidgets; text progress bars are what the book wants (widgets do not render statically)
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import pooch
 import requests
 from filelock import FileLock
 
