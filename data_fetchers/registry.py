@@ -192,6 +192,47 @@ DATASETS: dict[str, Dataset] = {
                 "of the features: CERN Open Data record 329."
             ),
         ),
+        Dataset(
+            name="top-tagging-2019",
+            title="Top quark tagging reference dataset (the 'landscape' dataset)",
+            description=(
+                "2 million simulated large-radius jets at 14 TeV (Pythia 8 + Delphes, ATLAS card, no "
+                "pile-up): hadronically decaying top quarks (signal) and QCD light-quark and gluon "
+                "jets (background), anti-kT R = 0.8, 550 < pT < 650 GeV, |eta| < 2, each stored as the "
+                "four-momenta of its leading 200 particle-flow constituents. Split into 1.2M training, "
+                "400k validation and 400k test jets; the benchmark of the top-tagging comparison."
+            ),
+            record_url="https://zenodo.org/records/2603256",
+            files=tuple(
+                RemoteFile(
+                    filename=name,
+                    urls=(f"https://zenodo.org/records/2603256/files/{name}?download=1",),
+                    # Zenodo publishes an md5 per file; none has been copied here from the
+                    # record and verified yet.
+                    sha256=None,
+                )
+                for name in ("train.h5", "val.h5", "test.h5")
+            ),
+            licence="CC-BY-4.0",
+            citation=(
+                "Kasieczka, G., Plehn, T., Thompson, J., Russell, M. (2019). Top Quark Tagging Reference "
+                "Dataset (v0). Zenodo. DOI:10.5281/zenodo.2603256; see also A. Butter et al., The "
+                "Machine Learning landscape of top taggers, SciPost Phys. 7 (2019) 014, arXiv:1902.09914"
+            ),
+            schema=(
+                "One pandas DataFrame per file (HDF5, key `table`, read with `pandas.read_hdf`, needs "
+                "PyTables): `E_i`, `PX_i`, `PY_i`, `PZ_i` for i = 0..199 (GeV; constituents sorted by "
+                "pT, zero-padded), `truthE`, `truthPX`, `truthPY`, `truthPZ` (the top quark; zero for "
+                "QCD), `ttv` (the split), `is_signal_new` (1 top, 0 QCD)"
+            ),
+            sample_module="top_tagging",
+            chapters=("02-cnn-jet-images",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here. The files "
+                "are large (train.h5 holds 1.2M jets x 806 columns); lessons read at most a capped "
+                "number of jets with `pandas.read_hdf(..., stop=N)`, which reads only those rows."
+            ),
+        ),
     ]
 }
 

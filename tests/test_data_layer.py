@@ -14,7 +14,7 @@ import uproot
 import data_fetchers
 from data_fetchers import cache, registry, samples
 from data_fetchers.errors import InvalidModeError, SampleGenerationError, UnknownDatasetError
-from data_fetchers.samples import cms_dimuon, cms_hep_tutorial
+from data_fetchers.samples import cms_dimuon, cms_hep_tutorial, top_tagging
 
 MUON_BRANCHES = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
 
@@ -291,3 +291,74 @@ def test_higgsml_full_mode_csv_is_converted_to_the_same_tree(small_higgsml, tmp_
     csv.drop(columns=["DER_mass_MMC"]).to_csv(bad, index=False)
     with pytest.raises(ValueError, match="DER_mass_MMC"):
         atlas_higgsml.csv_to_root(bad, tmp_path / "bad.root")
+
+
+# ------------------------------------------------------------------ top tagging
+@pytest.fixture(scope="module")
+def small_toptag(tmp_path_factory):
+    return generate_twice(tmp_path_factory, "toptag", top_tagging.generate, 300, 3)
+
+
+def _read_toptag(directory: Path, name: str):
+    import pandas as pd
+
+    return pd.read_hdf(directory / name, key="table")
+
+
+def test_toptag_generator_is_deterministic(small_toptag):
+    a, b = small_toptag
+    for name in top_tagging.FILENAMES:
+        assert _read_toptag(a, name).equals(_read_toptag(b, name)), name
+
+
+def test_toptag_sample_has_the_reference_format(small_toptag):
+    import pandas as pd
+
+    directory = small_toptag[0]
+    reference_columns = ([f"{q}_{i}" for i in range(200) for q in ("E", "PX", "PY", "PZ")]
+                         + ["truthE", "truthPX", "truthPY", "truthPZ", "ttv", "is_signal_new"])
+    sizes = {}
+    for name, ttv in (("train.h5", 0), ("val.h5", 2), ("test.h5", 1)):
+        with pd.HDFStore(directory / name, mode="r") as store:
+            assert "/table" in store.keys()
+        frame = _read_toptag(directory, name)
+        sizes[name] = len(frame)
+        assert list(frame.columns) == reference_columns
+        assert (frame.dtypes.iloc[:804] == np.float32).all()
+        assert set(frame["is_signal_new"].unique()) == {0, 1} and frame["is_signal_new"].dtype.kind == "i"
+        assert (frame["ttv"] == ttv).all()
+        assert len(pd.read_hdf(directory / name, key="table", stop=7)) == 7  # the lessons' capped read
+
+        c = frame.iloc[:, :800].to_numpy().reshape(len(frame), 200, 4)
+        E, px, py, pz = np.moveaxis(c.astype(np.float64), -1, 0)
+        pt = np.hypot(px, py)
+        assert np.all(np.diff(pt, axis=1) <= 1e-3), "constituents sorted by decreasing pT"
+        padding = E == 0
+        assert np.all(padding[:, 1:] >= padding[:, :-1]), "zero-padding only after the last constituent"
+        assert np.all(E ** 2 - px ** 2 - py ** 2 - pz ** 2 >= -1e-2 * E ** 2), "physical four-momenta"
+        jet = c.astype(np.float64).sum(axis=1)
+        jet_pt = np.hypot(jet[:, 1], jet[:, 2])
+        assert np.all((jet_pt > 550) & (jet_pt < 650))
+        jet_eta = np.arcsinh(jet[:, 3] / jet_pt)
+        assert np.all(np.abs(jet_eta) < 2)
+
+        truth = frame[["truthE", "truthPX", "truthPY", "truthPZ"]].to_numpy(np.float64)
+        top = frame["is_signal_new"].to_numpy() == 1
+        assert np.all(truth[~top] == 0)
+        t_pt = np.hypot(truth[top, 1], truth[top, 2])
+        dphi = (np.arctan2(truth[top, 2], truth[top, 1]) - np.arctan2(jet[top, 2], jet[top, 1]) + np.pi) % (2 * np.pi) - np.pi
+        assert np.all(np.hypot(np.arcsinh(truth[top, 3] / t_pt) - jet_eta[top], dphi) < 0.8), "top matched within 0.8"
+    assert sizes == {"train.h5": 180, "val.h5": 60, "test.h5": 60}
+
+
+def test_toptag_sample_has_top_jet_physics(small_toptag):
+    frame = _read_toptag(small_toptag[0], "train.h5")
+    c = frame.iloc[:, :800].to_numpy(np.float64).reshape(len(frame), 200, 4)
+    jet = c.sum(axis=1)
+    mass = np.sqrt(np.maximum(jet[:, 0] ** 2 - (jet[:, 1:] ** 2).sum(axis=1), 0))
+    top = frame["is_signal_new"].to_numpy() == 1
+    assert 0.4 < top.mean() < 0.6
+    assert 150 < np.median(mass[top]) < 195, "top jets peak near the top mass"
+    assert np.median(mass[~top]) < 110, "QCD jet masses fall"
+    n = (c[..., 0] > 0).sum(axis=1)
+    assert n[top].mean() > n[~top].mean()
