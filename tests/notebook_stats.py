@@ -4,8 +4,9 @@
   to ``book/_data/execution-stats.json`` before the book build renders them; the book build
   and the browser test run last.
 * Per-notebook measurements: wall time from the first cell's setup to the last cell's
-  teardown; peak memory as the kernel's ``VmHWM`` plus the largest sampled RSS of its child
-  processes. A notebook that runs past ``NOTEBOOK_TIMEOUT_S`` fails its remaining cells.
+  teardown; peak memory as the kernel's ``VmHWM`` plus the largest sampled sum of its child
+  processes' unique memory (USS). USS, not RSS, because a forked child shares the kernel's
+  pages: adding its RSS would count the kernel's memory twice. A notebook that runs past ``NOTEBOOK_TIMEOUT_S`` fails its remaining cells.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 # ---------------------------------------------------------------- notebook measurements
+def _unique_memory(process: psutil.Process) -> int:
+    try:
+        return process.memory_full_info().uss
+    except psutil.AccessDenied:
+        return process.memory_info().rss
 class _NotebookMonitor:
     def __init__(self, pid: int):
         self.process = psutil.Process(pid)
@@ -56,7 +62,7 @@ class _NotebookMonitor:
     def _sample(self):
         while not self._stop.wait(0.2):
             try:
-                rss = sum(c.memory_info().rss for c in self.process.children(recursive=True))
+                rss = sum(_unique_memory(c) for c in self.process.children(recursive=True))
             except psutil.Error:
                 continue
             self.children_peak = max(self.children_peak, rss)
