@@ -23,6 +23,11 @@ def make_pythia(settings: list[str], seed: int):
     return pythia
 
 
+def resolution_factors(rel_sigma: np.ndarray, rng: np.random.Generator, floor: float = 0.05) -> np.ndarray:
+    """One Gaussian response factor 1 + N(0, rel_sigma) per object, clipped below at ``floor``."""
+    return np.clip(1 + rng.normal(0, 1, len(rel_sigma)) * rel_sigma, floor, None)
+
+
 def smear(objects: ak.Array, rel_sigma, rng: np.random.Generator) -> ak.Array:
     """Scale each four-vector by 1 + N(0, rel_sigma), clipped at 0.05.
 
@@ -30,7 +35,7 @@ def smear(objects: ak.Array, rel_sigma, rng: np.random.Generator) -> ak.Array:
     """
     flat = ak.flatten(objects)
     sigma = rel_sigma(flat) if callable(rel_sigma) else np.full(len(flat), rel_sigma)
-    factor = np.clip(1 + rng.normal(0, 1, len(flat)) * ak.to_numpy(sigma), 0.05, None)
+    factor = resolution_factors(ak.to_numpy(sigma), rng)
     smeared = ak.zip({"px": flat.px * factor, "py": flat.py * factor, "pz": flat.pz * factor, "E": flat.E * factor},
                      with_name="Momentum4D")
     return ak.unflatten(smeared, ak.num(objects))

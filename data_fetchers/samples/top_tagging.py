@@ -38,7 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import SampleRecipe
-from ._common import make_pythia
+from ._common import make_pythia, resolution_factors
 
 FILENAMES = ["train.h5", "val.h5", "test.h5"]
 SPLITS = {"train.h5": (0.0, 0.6, 0), "val.h5": (0.6, 0.8, 2), "test.h5": (0.8, 1.0, 1)}  # start, stop, ttv
@@ -129,20 +129,18 @@ def _reconstruct(flat, counts, pythia, rng):
     eta, phi, pt = _eta_phi(px, py, pz)
     charge = _charge_of(pid[idx], pythia)
     tracked = (charge != 0) & (pt > 0.5) & (np.abs(eta) < 2.5) & (rng.random(len(idx)) < 0.95)
-    # tracks: pT smeared, direction kept
-    t = tracked
-    scale = 1 + rng.normal(0, 1, t.sum()) * np.hypot(0.01, 0.0005 * pt[t])
-    scale = np.clip(scale, 0.05, None)
-    tracks = np.stack([px[t] * scale, py[t] * scale, pz[t] * scale, np.zeros(t.sum())], axis=1)
-    tracks[:, 3] = np.sqrt(np.sum(tracks[:, :3] ** 2, axis=1) + 0.13957 ** 2)  # pion mass
-    track_event = event[t]
+    # tracks: pT smeared, direction kept, pion mass
+    scale = resolution_factors(np.hypot(0.01, 0.0005 * pt[tracked]), rng)
+    momenta = np.stack([px[tracked], py[tracked], pz[tracked]], axis=1) * scale[:, None]
+    tracks = np.column_stack([momenta, np.sqrt(np.sum(momenta ** 2, axis=1) + 0.13957 ** 2)])
+    track_event = event[tracked]
     # calorimeter: everything else that is visible, summed in towers
     c = ~tracked
     em = np.isin(np.abs(pid[idx][c]), (11, 22))
     energy = e[c]
     sigma = np.where(em, np.hypot(0.10 / np.sqrt(np.maximum(energy, 1e-3)), 0.01),
                      np.hypot(0.50 / np.sqrt(np.maximum(energy, 1e-3)), 0.03))
-    energy = energy * np.clip(1 + rng.normal(0, 1, len(energy)) * sigma, 0, None)
+    energy = energy * resolution_factors(sigma, rng, floor=0.0)
     ieta = np.floor(eta[c] / _TOWER_DETA).astype(np.int64)
     iphi = np.floor((phi[c] + np.pi) / (2 * np.pi) * _TOWER_NPHI).astype(np.int64) % _TOWER_NPHI
     key = (event[c] * 4096 + (ieta + 2048)) * 64 + iphi  # sorted by event first
@@ -254,8 +252,8 @@ def generate(directory: Path, n_events: int, seed: int) -> None:
     # One process, one class after the other: forking the notebook's kernel into two workers
     # halves the time but its children's memory would push a Binder kernel past 2 GB.
     with tqdm(total=n_events, unit="jet", desc="top, then QCD jets") as bar:
-        results = [_generate_class("top", n_top, seed, bar), _generate_class("qcd", n_qcd, seed + 1, bar)]
-    (top_c, top_t), (qcd_c, qcd_t) = results
+        top_c, top_t = _generate_class("top", n_top, seed, bar)
+        qcd_c, qcd_t = _generate_class("qcd", n_qcd, seed + 1, bar)
     # interleave so that every split holds both classes in the same proportion
     consts = np.empty((n_events, N_CONSTITUENTS, 4), np.float32)
     truth = np.empty((n_events, 4), np.float32)
