@@ -32,6 +32,9 @@ from .registry import Dataset, RemoteFile
 TIMEOUT_ENV = "HEPML_DOWNLOAD_TIMEOUT"  # seconds without data before giving up
 RETRIES_ENV = "HEPML_DOWNLOAD_RETRIES"
 UNVERIFIED_ENV = "HEPML_ACCEPT_UNVERIFIED"
+# A school mirror: base URLs (separated by spaces or commas) laid out as <mirror>/<dataset>/<file>,
+# tried before the canonical URLs with the same checksum verification; see `mirror.py`.
+MIRROR_ENV = "HEPML_MIRROR"
 
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime) verified in this process
 
@@ -78,6 +81,21 @@ def verify_cached(path: Path, rf: RemoteFile) -> None:
         pass
 
 
+def mirror_urls() -> list[str]:
+    """The base URLs of $HEPML_MIRROR, in order."""
+    bases = [b.rstrip("/") for b in os.environ.get(MIRROR_ENV, "").replace(",", " ").split()]
+    for base in bases:
+        if not base.startswith(("http://", "https://")):
+            raise DataError(f"{MIRROR_ENV} must hold http:// or https:// base URLs (got {base!r}); for a "
+                            f"directory on this machine, set HEPML_CACHE_DIR instead, or unset {MIRROR_ENV}.")
+    return bases
+
+
+def candidate_urls(dataset: Dataset, rf: RemoteFile) -> list[str]:
+    """Where ``rf`` is looked for: every school mirror first, then the registry's URLs."""
+    return [f"{base}/{dataset.name}/{rf.filename}" for base in mirror_urls()] + list(rf.urls)
+
+
 def _describe_failure(exc: BaseException, url: str, timeout: float) -> str:
     if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
         return f"the server answered HTTP {exc.response.status_code} for {url}"
@@ -117,7 +135,7 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
             verify_cached(target, rf)
             return target
         failures = []
-        for url in rf.urls:
+        for url in candidate_urls(dataset, rf):
             for _attempt in range(retries + 1):
                 try:
                     pooch.retrieve(
@@ -134,7 +152,7 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
                     failures.append(DownloadError(_describe_failure(exc, url, timeout)))
                     if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None \
                             and exc.response.status_code < 500:
-                        break  # a 404 will not heal on retry
+                        break  # a 404 will not heal on retry: try the next source
                 else:
                     if rf.known_hash is None:
                         digest = _file_hash(target, "sha256")
@@ -144,8 +162,10 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
                         verify_cached(target, rf)  # records the stamp
                     return target
         last = failures[-1]
+        # every distinct reason, one per source tried at least, so a failing mirror is not hidden
+        reasons = list(dict.fromkeys(str(f) for f in failures))
         raise type(last)(
-            f"Could not get {rf.filename} of {dataset.name}: {last}; nothing was kept in the cache — "
+            f"Could not get {rf.filename} of {dataset.name}: {'; '.join(reasons)}; nothing was kept in the cache — "
             f"use the sample mode (HEPML_DATA_MODE=sample, the default), or copy the verified file "
             f"to {target}."
         )

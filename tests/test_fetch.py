@@ -81,6 +81,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(GOOD[i:i + len(GOOD) // 5])
                 self.wfile.flush()
                 time.sleep(0.3)
+        elif name == "mirror/test-dataset/good.bin":  # a school mirror's layout: <mirror>/<dataset>/<file>
+            self._send(GOOD)
+        elif name == "stale-mirror/test-dataset/good.bin":  # a mirror holding a changed file
+            self._send(GOOD[::-1])
         elif name == "slowgood.bin":  # for the concurrency test
             time.sleep(1)
             self._send(GOOD)
@@ -318,3 +322,51 @@ def test_archive_in_a_read_only_shared_cache_is_unpacked_into_the_user_cache(ser
     assert HITS["archive.tar"] == 0  # the shared copy was used
     assert files["a.root"].is_relative_to(user / "test-dataset" / "full" / "archive.tar.unpacked")
     assert files["a.root"].read_bytes() == b"A" * 100
+
+
+# ------------------------------------------------------------ school mirror (HEPML_MIRROR)
+def test_mirror_is_tried_before_the_canonical_url(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_MIRROR", f"{server}/mirror")
+    assert fetch(make_dataset(f"{server}/good.bin")).read_bytes() == GOOD
+    assert HITS == Counter({"mirror/test-dataset/good.bin": 1})
+
+
+@pytest.mark.parametrize("mirrors", ["{server}/empty-mirror", "http://127.0.0.1:9/down {server}/empty-mirror",
+                                     "{server}/stale-mirror"])
+def test_a_failing_or_stale_mirror_falls_back_to_the_canonical_url(server, caches, monkeypatch, mirrors):
+    monkeypatch.setenv("HEPML_MIRROR", mirrors.format(server=server))
+    assert fetch(make_dataset(f"{server}/good.bin")).read_bytes() == GOOD
+    assert HITS["good.bin"] == 1
+
+
+def test_every_source_failing_names_each_reason(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_MIRROR", f"{server}/stale-mirror")
+    with pytest.raises(DownloadError) as info:
+        fetch(make_dataset(f"{server}/missing.bin"))
+    text = str(info.value)
+    assert "stale-mirror/test-dataset/missing.bin" in text and "HTTP 404" in text
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert cached_files(*caches) == []
+
+
+def test_a_mirror_that_is_not_a_url_is_explained(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_MIRROR", "/srv/hepml-mirror")
+    with pytest.raises(data_fetchers.DataError, match="HEPML_CACHE_DIR instead"):
+        fetch(make_dataset(f"{server}/good.bin"))
+
+
+def test_mirror_command_lays_out_verified_cache_files(server, caches, monkeypatch, tmp_path):
+    from data_fetchers.__main__ import main as cli
+
+    ds = make_dataset(f"{server}/good.bin")
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    fetch(ds)
+    out = tmp_path / "mirror-dir"
+    assert cli(["mirror", str(out), ds.name]) == 0
+    served = out / "test-dataset" / "good.bin"
+    assert served.read_bytes() == GOOD and served.stat().st_mode & 0o777 == 0o644
+    # a corrupted cache file is refused, never copied to the students
+    (caches[0] / "test-dataset" / "full" / "good.bin").write_bytes(GOOD[::-1])
+    served.unlink()
+    assert cli(["mirror", str(out), ds.name]) == 1
+    assert not served.exists()
