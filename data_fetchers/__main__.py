@@ -16,18 +16,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
 
-from . import DATASETS, DataError, get
-
-
-def _fetch_one(name: str, mode: str | None) -> tuple[list[Path], float]:
-    start = time.perf_counter()
-    files = get(name, mode)
-    return list(files.files.values()), time.perf_counter() - start
+from . import DATASETS, DataError
+from .api import prepare
 
 
 def _fetch(names: list[str], mode: str | None, jobs: int) -> int:
@@ -45,10 +39,10 @@ def _fetch(names: list[str], mode: str | None, jobs: int) -> int:
     if jobs > 1 and len(names) > 1:
         # separate processes: the generators are single-threaded (Pythia, FastJet)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_fetch_one, name, mode): name for name in names}
+            futures = {pool.submit(prepare, name, mode): name for name in names}
             ok = [report(futures[f], f.result) for f in as_completed(futures)]
     else:
-        ok = [report(name, partial(_fetch_one, name, mode)) for name in names]
+        ok = [report(name, partial(prepare, name, mode)) for name in names]
     return 0 if all(ok) else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,14 @@ def get(name: str, mode: str | None = None, *, sample_events: int | None = None,
             else:
                 files[remote.filename] = path
     return DatasetFiles(name, mode, files)
+
+
+def prepare(name: str, mode: str | None = None) -> tuple[list[Path], float]:
+    """``get`` a dataset quietly for the command line (in a worker process when run in parallel):
+    its local paths and the seconds it took."""
+    start = time.perf_counter()
+    files = get(name, mode)
+    return list(files.files.values()), time.perf_counter() - start
 
 
 def describe(name: str, mode: str | None = None) -> str:

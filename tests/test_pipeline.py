@@ -1,0 +1,179 @@
+"""The test and delivery pipeline itself: one execution per notebook, Binder's limits, measured
+figures from one source, a warm Binder image, the data layer's command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import data_fetchers
+import notebook_runner
+from conftest import stage_book_sources
+from data_fetchers.__main__ import main as cli
+from hepml import book
+from memory_cap import MemoryCap
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+# ------------------------------------------------------------ Binder: warm image, system packages
+def test_binder_generates_every_registered_sample(monkeypatch):
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert "python -m data_fetchers fetch --all --mode sample" in post_build
+    asked = []
+    monkeypatch.setattr("data_fetchers.__main__.prepare", lambda name, mode: (asked.append((name, mode)) or ([], 0.0)))
+    assert cli(["fetch", "--all", "--mode", "sample"]) == 0
+    assert asked == [(name, "sample") for name in data_fetchers.DATASETS], "--all must cover the whole registry"
+
+
+def test_binder_installs_a_cpp_compiler():
+    packages = [l.strip() for l in (ROOT / "binder" / "apt.txt").read_text().splitlines()
+                if l.strip() and not l.startswith("#")]
+    assert "g++" in packages  # hls4ml's bit-accurate FPGA emulation compiles C++
+
+
+def test_every_notebook_dataset_is_registered():
+    for nb in NOTEBOOKS:
+        for name in notebook_runner.datasets_used(nb):
+            assert name in data_fetchers.DATASETS, f"{nb.name} asks for {name}, which the registry lacks"
+
+
+# ------------------------------------------------------------ the data layer's command line
+def test_cli_exit_codes(monkeypatch, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli(["fetch", "no-such-dataset"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        cli(["fetch"])
+    assert info.value.code == 2
+
+    def failing(name, mode):
+        raise data_fetchers.DataError(f"{name} could not be reached (no network connection?).")
+    monkeypatch.setattr("data_fetchers.__main__.prepare", failing)
+    assert cli(["fetch", "cms-dimuon-2012", "--mode", "full"]) == 1
+    assert "error: cms-dimuon-2012: cms-dimuon-2012 could not be reached" in capsys.readouterr().err
+
+    monkeypatch.setenv("HEPML_CACHE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr("data_fetchers.cache.user_cache_dir", lambda: tmp_path / "user")
+    assert cli(["mirror", str(tmp_path / "mirror"), "cms-dimuon-2012"]) == 1
+    assert "fetch cms-dimuon-2012 --mode full` first" in capsys.readouterr().err
+
+
+def test_parallel_fetch_runs_in_worker_processes(tmp_path):
+    """--jobs 2 really uses two processes (spawned: they must find their function by import)."""
+    from data_fetchers.samples import get_recipe
+
+    names = ["cms-dimuon-2012", "top-tagging-2019"]
+    for name in names:  # samples already in a cache: the workers only look them up
+        ds = data_fetchers.DATASETS[name]
+        sample = tmp_path / "cache" / name / get_recipe(ds).key()
+        sample.mkdir(parents=True)
+        for filename in ds.filenames:
+            (sample / filename).write_bytes(b"")
+    env = dict(os.environ, HEPML_CACHE_DIR=str(tmp_path / "cache"), XDG_CACHE_HOME=str(tmp_path / "user"))
+    proc = subprocess.run([sys.executable, "-m", "data_fetchers", "fetch", *names, "--mode", "sample", "--jobs", "2"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert all(f"{name}: ready in" in proc.stdout for name in names)
+
+
+# ------------------------------------------------------------ one execution, one statistics source
+def test_book_is_built_from_the_executed_notebooks(tmp_path):
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="executed once by nbval\n")]
+    key = NOTEBOOKS[0].relative_to(ROOT).as_posix()
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    staging = stage_book_sources({key: executed}, tmp_path / "staging")
+    assert "executed once by nbval" in (staging / key).read_text()
+    assert yaml.safe_load((staging / "_config.yml").read_text())["execute"]["exclude_patterns"] == [key]
+    assert not any((staging / name).exists() for name in (".venv", "_build", ".git", "tests"))
+    for other in NOTEBOOKS[1:]:  # notebooks this session did not run are built from their sources
+        assert (staging / other.relative_to(ROOT)).read_bytes() == other.read_bytes()
+
+
+def test_every_notebook_has_committed_figures_and_a_timeout_with_twice_the_margin():
+    committed = notebook_runner.committed_stats()
+    for nb in NOTEBOOKS:
+        key = nb.relative_to(ROOT).as_posix()
+        assert key in committed["notebooks"], f"{key} has no measured figures: run bash scripts/measure-notebooks.sh"
+        measured = committed["notebooks"][key]["wall_s"]
+        assert notebook_runner.notebook_timeout(key) >= 2 * measured
+    assert {"date", "machine", "conditions", "generation", "budget"} <= set(committed)
+
+
+def test_a_test_run_does_not_write_the_committed_statistics(monkeypatch):
+    monkeypatch.delenv(notebook_runner.STATS_ENV, raising=False)
+    assert notebook_runner.stats_file().is_relative_to(ROOT / "_build")
+    assert notebook_runner.stats_file() != notebook_runner.COMMITTED_STATS
+
+
+def test_budget_table_flags_overruns():
+    lines = notebook_runner.budget_table({
+        "notebooks/a/01-fast.ipynb": {"wall_s": 20.0, "peak_rss_mb": 400.0, "timeout_s": 300, "status": "passed"},
+        "notebooks/a/02-slow.ipynb": {"wall_s": 200.0, "peak_rss_mb": 1700.0, "timeout_s": 600, "status": "passed"},
+    })
+    assert "within budget" in lines[2] and "OVER" not in lines[2]
+    assert "OVER: 200 s > 180 s" in lines[3] and "OVER: 1700 MB > 1536 MB" in lines[3]
+
+
+def test_lesson_headers_render_the_measured_figures(tmp_path):
+    stats = {"date": "2026-11-23", "machine": {"cpus": 2, "memory_gb": 23.5, "python": "3.11.7", "platform": "Linux"},
+             "conditions": {"cpus": 1, "memory_cap": "a 2 GiB memory cap"}, "budget": notebook_runner.BUDGET,
+             "generation": {"atlas-higgsml-2014": {"seconds": 118.0}},
+             "notebooks": {"notebooks/01-x/02-y.ipynb": {"wall_s": 95.4, "peak_rss_mb": 1012.0, "cells": 17,
+                                                        "datasets": ["atlas-higgsml-2014"]}}}
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps(stats))
+    text = book.execution_figures("notebooks/01-x/02-y.ipynb", path).data
+    assert "**1 min 35 s**" in text and "**1.01 GB**" in text and "about 1 min 58 s" in text
+    assert "one CPU core and a 2 GiB memory cap" in text
+    assert "Not measured yet" in book.execution_figures("notebooks/01-x/03-new.ipynb", path).data
+    table = book.execution_table(path)
+    assert "| `notebooks/01-x/02-y.ipynb` | 1 min 35 s | 1.01 GB | yes | 1 min 58 s | 17 |" in table
+
+
+# ------------------------------------------------------------ Binder's 2 GiB, enforced
+GREEDY = nbformat.v4.new_notebook(cells=[
+    nbformat.v4.new_code_cell("x = 1"),
+    nbformat.v4.new_code_cell("import numpy as np\nblocks = [np.ones(2**25) for _ in range(40)]  # 10 GiB"),
+    nbformat.v4.new_code_cell("print('never reached')"),
+], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def test_a_notebook_over_the_memory_cap_fails_with_one_sentence(tmp_path):
+    cap, why = MemoryCap.create("probe", 300)
+    if cap is None:
+        pytest.skip(f"cannot test the cap here: {why}")
+    cap.remove()
+    path = tmp_path / "greedy.ipynb"
+    nbformat.write(GREEDY, path)
+    env = dict(os.environ, HEPML_MEMORY_CAP_MB="300", HEPML_STATS_FILE=str(tmp_path / "stats.json"),
+               PYTHONPATH=str(ROOT / "tests"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-p", "notebook_runner",
+                           "--rootdir", str(tmp_path), "-c", "/dev/null", str(path)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    assert f"{path} was killed by the 300 MiB (cgroup v" in out and "memory cap (Binder's limit) while running code cell 1" in out
+    assert "1 failed, 1 passed, 1 xfailed" in out  # nbval gives up on the cells after it
+    recorded = json.loads((tmp_path / "stats.json").read_text())["notebooks"][path.as_posix()]
+    assert recorded["status"] == "killed by the memory cap" and recorded["memory_cap"].startswith("300 MiB")
+
+
+def test_without_root_the_cap_is_not_applied_and_says_why(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    cap, why = MemoryCap.create("probe")
+    assert cap is None and "needs root" in why
+    monkeypatch.setenv("HEPML_MEMORY_CAP_MB", "0")
+    assert "off" in MemoryCap.create("probe")[1]
