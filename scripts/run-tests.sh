@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
 
+# What is already changed before the tests (a developer's uncommitted work) is not the tests' doing.
+before_changes=()
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t before_changes < <(git status --porcelain --untracked-files=all)
+fi
+
 # The browser test needs Debian's chromium and chromium-driver. Install them where this
 # machine lets us install system packages (root with apt, as on CI); otherwise the test
 # is skipped with a one-line reason.
@@ -21,4 +27,17 @@ if ! command -v chromedriver >/dev/null; then
 fi
 
 export HEPML_DATA_MODE=sample
-exec .venv/bin/python -m pytest "$@"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+
+# A test run leaves the working tree as it found it: everything it writes goes to _build/
+# (and the data cache), never to a tracked or an unignored file.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  changed=$(git status --porcelain --untracked-files=all | grep -v -F -x -f <(printf '%s\n' "${before_changes[@]}") || true)
+  if [ -n "$changed" ]; then
+    echo "tests: the test run changed the working tree (it must write only under _build/):" >&2
+    echo "$changed" >&2
+    [ "$status" -ne 0 ] || status=1
+  fi
+fi
+exit "$status"

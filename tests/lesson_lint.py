@@ -44,6 +44,22 @@ def lint_notebook(path: Path) -> list[str]:
             problems.append(f"the introduction (first Markdown cells) must state '{item}'")
     if not re.search(r"Estimated time[^\n]*\d", intro, re.I):
         problems.append("'Estimated time' must give a measured number")
+    # measured figures come from the one statistics file, never typed by hand (they drift)
+    header = "\n\n".join(c.source for c in cells[:4] if c.cell_type == "markdown")
+    timing = [para for para in header.split("\n\n") if re.search(r"estimated time|execut|peak memory", para, re.I)]
+    typed = re.findall(r"\d[\d.,]*\s*(?:s|sec|seconds|MB|GB|MiB|GiB)\b", "\n".join(timing))
+    if typed:
+        problems.append(f"the header hand-types execution figures ({', '.join(typed)}): they are rendered by "
+                        f"execution_figures() from book/_data/execution-stats.json")
+    key = f"notebooks/{path.parent.name}/{path.name}"
+    figures = [i for i, c in enumerate(cells[:4]) if c.cell_type == "code" and "execution_figures(" in c.source]
+    if not figures:
+        problems.append(f'the header must render the measured figures: a code cell tagged remove-input with '
+                        f'execution_figures("{key}") among the first cells')
+    elif f'execution_figures("{key}")' not in cells[figures[0]].source:
+        problems.append(f'the header\'s execution_figures() must name this notebook: "{key}"')
+    elif "remove-input" not in _tags(cells[figures[0]]):
+        problems.append("the execution_figures() cell must be tagged remove-input (readers see only the figures)")
 
     # 2. setup: seed, device, data mode; a parameters cell
     code = "\n".join(c.source for c in cells if c.cell_type == "code")

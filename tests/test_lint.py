@@ -85,6 +85,26 @@ def test_lint_reports_a_missing_part(good_notebook, tmp_path, breakage, expected
     assert any(expected in p for p in lint_notebook(path))
 
 
+def _hand_type_timing(nb):
+    nb = copy.deepcopy(nb)
+    nb.cells[0].source = nb.cells[0].source.replace(
+        "**Estimated time.**", "**Estimated time.** The notebook executes in about 20 s, peak memory 0.8 GB.")
+    return nb
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    (_hand_type_timing, "hand-types execution figures (20 s, 0.8 GB)"),
+    (lambda nb: _without(nb, lambda c: "execution_figures(" in c.source), "must render the measured figures"),
+])
+def test_lint_rejects_hand_typed_figures(good_notebook, tmp_path, breakage, expected):
+    path = tmp_path / "notebooks" / NOTEBOOKS[0].parent.name / NOTEBOOKS[0].name
+    path.parent.mkdir(parents=True)
+    nbformat.write(good_notebook, path)
+    assert lint_notebook(path) == []  # the same notebook, copied, passes
+    nbformat.write(breakage(good_notebook), path)
+    assert any(expected in p for p in lint_notebook(path)), lint_notebook(path)
+
+
 def test_lint_reports_committed_outputs(good_notebook, tmp_path):
     nb = copy.deepcopy(good_notebook)
     first_code = next(c for c in nb.cells if c.cell_type == "code")

@@ -1,0 +1,86 @@
+"""The book's measured execution figures, rendered from their one source.
+
+``book/_data/execution-stats.json`` is written only by ``scripts/measure-notebooks.sh`` (a
+Binder-like run: one CPU, a 2 GiB memory cap, a cold data cache whose samples are generated
+first). Each lesson's header and the *Execution statistics* page render it at build time,
+so no figure is ever typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+STATS_FILE = Path(__file__).resolve().parents[1] / "book" / "_data" / "execution-stats.json"
+MEASURE_COMMAND = "bash scripts/measure-notebooks.sh"
+
+
+def load_stats(path: Path = STATS_FILE) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {"notebooks": {}, "generation": {}}
+
+
+def duration(seconds: float) -> str:
+    """17 s, 2 min 39 s."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def memory(mb: float) -> str:
+    return f"{mb:.0f} MB" if mb < 1000 else f"{mb / 1000:.2f} GB"
+
+
+def conditions(stats: dict) -> str:
+    c, m = stats.get("conditions", {}), stats.get("machine", {})
+    cpus = c.get("cpus", m.get("cpus", "?"))
+    return (f"measured on {stats.get('date', '?')} with {'one CPU core' if cpus == 1 else f'{cpus} CPU cores'} and "
+            f"{c.get('memory_cap', 'no memory cap')}, samples already generated, as on Binder")
+
+
+def first_use_seconds(stats: dict, entry: dict) -> float:
+    """Time to generate the samples a notebook reads, on a machine where they are not cached yet."""
+    generation = stats.get("generation", {})
+    return sum(generation.get(name, {}).get("seconds", 0.0) for name in entry.get("datasets", []))
+
+
+def execution_figures(notebook: str, path: Path = STATS_FILE):
+    """The measured line for a lesson's header (``notebook``: its path from the repository root)."""
+    from IPython.display import Markdown
+
+    stats = load_stats(path)
+    entry = stats.get("notebooks", {}).get(notebook)
+    if entry is None:
+        return Markdown(f"**Measured execution.** Not measured yet: `{MEASURE_COMMAND}` records it.")
+    text = (f"**Measured execution** (sample mode, {conditions(stats)}): **{duration(entry['wall_s'])}**, "
+            f"peak memory **{memory(entry['peak_rss_mb'])}**.")
+    first = first_use_seconds(stats, entry)
+    if first >= 1:
+        text += (f" On a new laptop the first run also generates its sample once, about "
+                 f"{duration(first)} (Binder images and hubs have it ready).")
+    return Markdown(text + " All lessons: [Execution statistics](../../book/execution-stats.md).")
+
+
+def execution_table(path: Path = STATS_FILE) -> str:
+    """The Execution statistics page, as Markdown."""
+    stats = load_stats(path)
+    if not stats.get("notebooks"):
+        return f"No measurements yet: run `{MEASURE_COMMAND}` to record them."
+    budget = stats["budget"]
+    rows = ["| notebook | wall time | peak memory | within budget | first use: sample generation | cells |",
+            "|---|---:|---:|:-:|---:|---:|"]
+    for name, s in sorted(stats["notebooks"].items()):
+        ok = s["wall_s"] <= budget["wall_s"] and s["peak_rss_mb"] <= budget["peak_rss_mb"]
+        first = first_use_seconds(stats, s)
+        rows.append(f"| `{name}` | {duration(s['wall_s'])} | {memory(s['peak_rss_mb'])} | {'yes' if ok else '**no**'} "
+                    f"| {duration(first) if first >= 1 else '–'} | {s['cells']} |")
+    m = stats["machine"]
+    total = sum(s["wall_s"] for s in stats["notebooks"].values())
+    lines = rows + ["", f"Measured on {stats['date']} ({conditions(stats)}) on a machine with {m['memory_gb']:.0f} GB "
+                        f"of memory, Python {m['python']}, {m['platform']}; all notebooks together: {duration(total)}. "
+                        f"Budget per notebook: {duration(budget['wall_s'])} and {memory(budget['peak_rss_mb'])}."]
+    if stats.get("generation"):
+        lines += ["", "| sample | generated once in |", "|---|---:|"]
+        lines += [f"| `{name}` | {duration(g['seconds'])} |" for name, g in sorted(stats["generation"].items())]
+    return "\n".join(lines)
