@@ -12,11 +12,12 @@ from .cache import CACHE_ENV, cache_roots
 from .errors import (ChecksumMismatchError, DataError, DownloadError, InvalidModeError,
                      SampleGenerationError, UnknownDatasetError, UnverifiedChecksumError)
 from .modes import MODE_ENV, MODES, resolve_mode
+from .readers import read_hdf_table
 from .registry import DATASETS, get_dataset, registry_markdown
 
 __all__ = [
     "CACHE_ENV", "DATASETS", "MODES", "MODE_ENV", "ChecksumMismatchError", "DataError", "DatasetFiles",
     "DownloadError", "InvalidModeError", "SampleGenerationError", "UnknownDatasetError",
-    "UnverifiedChecksumError", "cache_roots", "describe", "get", "get_dataset", "registry_markdown",
-    "resolve_mode",
+    "UnverifiedChecksumError", "cache_roots", "describe", "get", "get_dataset", "read_hdf_table",
+    "registry_markdown", "resolve_mode",
 ]

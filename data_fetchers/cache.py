@@ -19,8 +19,14 @@ from typing import Callable
 import platformdirs
 from filelock import FileLock
 
+from .errors import DataError
+
 CACHE_ENV = "HEPML_CACHE_DIR"
 APP_NAME = "hepml-hands-on"
+# What this package writes is readable by every user: an administrator who fills a hub's shared
+# cache may have a umask of 077, and tempfile.mkdtemp always creates mode 0700.
+SHARED_DIR_MODE = 0o755
+SHARED_FILE_MODE = 0o644
 
 
 def user_cache_dir() -> Path:
@@ -37,6 +43,24 @@ def cache_roots() -> list[Path]:
     return roots
 
 
+def make_dirs(directory: Path) -> None:
+    """``mkdir -p`` whose new directories every user can read and enter, whatever the umask."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        path.chmod(SHARED_DIR_MODE)
+
+
+def make_readable(path: Path) -> None:
+    """Give a file, or a directory and everything in it, the shared-cache permissions."""
+    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        if not p.is_symlink():
+            p.chmod(SHARED_DIR_MODE if p.is_dir() else SHARED_FILE_MODE)
+
+
 def is_writable(directory: Path) -> bool:
     """True if a file can really be created under ``directory`` (creating it if needed).
 
@@ -44,7 +68,7 @@ def is_writable(directory: Path) -> bool:
     only show up on an actual write.
     """
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(directory)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
             pass
         return True
@@ -64,10 +88,33 @@ def writable_root() -> Path:
     )
 
 
+def _unreadable(path: Path) -> Path | None:
+    """The first part of ``path`` (itself, or a file or folder inside it) this user cannot read."""
+    for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0)):
+            return p
+    return None
+
+
+def ensure_readable(path: Path) -> None:
+    """Raise the book's one-sentence error if ``path`` exists but this user cannot read all of it
+    (a shared cache filled with private permissions), instead of a raw PermissionError later."""
+    try:
+        blocked = _unreadable(path) if path.exists() else None
+    except PermissionError:
+        blocked = path
+    if blocked is not None:
+        root = next((r for r in cache_roots() if path.is_relative_to(r)), path.parent)
+        raise DataError(
+            f"The data cache {root} holds {path.relative_to(root)} but this user cannot read {blocked}; ask "
+            f"whoever filled it to run `chmod -R a+rX {root}`, or unset {CACHE_ENV} to use your own cache.")
+
+
 def find_existing(relative: Path) -> Path | None:
-    """The first ``root / relative`` that exists, or None."""
+    """The first ``root / relative`` that exists (and is readable: see ``ensure_readable``), or None."""
     for root in cache_roots():
         candidate = root / relative
+        ensure_readable(candidate)
         if candidate.exists():
             return candidate
     return None
@@ -85,7 +132,7 @@ def create_once(target: Path, make: Callable[[Path], None], *, directory: bool,
     """
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     with FileLock(str(target) + ".lock"):
         if target.exists():  # another process finished it while we waited
             return target
@@ -95,6 +142,7 @@ def create_once(target: Path, make: Callable[[Path], None], *, directory: bool,
             tmp = target.with_name(f".{target.name}.tmp")
         try:
             make(tmp)
+            make_readable(tmp)
             tmp.rename(target)
         except BaseException as exc:
             if directory:

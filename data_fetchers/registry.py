@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 from .errors import UnknownDatasetError
 
+DEFAULT_MAX_BYTES = 5 * 10**9  # for a file whose registry entry gives neither a size nor a bound
+# CERN Open Data publishes each file's Adler-32 and size in the portal's record metadata, kept in
+# the portal's own repository (github.com/cernopendata/opendata.cern.ch, data/records/*.json).
+_CERN_RECORDS = "https://github.com/cernopendata/opendata.cern.ch/blob/master/data/records"
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -18,9 +23,13 @@ class RemoteFile:
 
     filename: str
     urls: tuple[str, ...]  # canonical URL first, then mirrors
-    sha256: str | None = None  # None: no checksum pinned yet (see UnverifiedChecksumError)
-    md5: str | None = None  # only where the source publishes nothing better
-    size_bytes: int | None = None
+    # Checksums only as the publisher gives them (never computed here from an unverified copy):
+    sha256: str | None = None  # None everywhere: no checksum pinned (see UnverifiedChecksumError)
+    md5: str | None = None  # Zenodo publishes an md5 per file
+    adler32: str | None = None  # CERN Open Data publishes an Adler-32 per file
+    checksum_source: str = ""  # where the checksum and the size were published
+    size_bytes: int | None = None  # the published size: a download may not exceed it
+    max_bytes: int | None = None  # where no size is published: a bound on the download, not a check
     unpack: bool = False  # a tar archive whose members are the dataset's files
     # "module:function" in data_fetchers.samples that converts the download, once, to the
     # sample's format (same file name as the sample's), so a lesson reads both modes alike
@@ -28,12 +37,17 @@ class RemoteFile:
 
     @property
     def known_hash(self) -> str | None:
-        """The checksum in pooch's ``algorithm:hex`` notation, or None."""
-        if self.sha256:
-            return f"sha256:{self.sha256}"
-        if self.md5:
-            return f"md5:{self.md5}"
+        """The checksum as ``algorithm:hex`` (the strongest one recorded), or None."""
+        for algorithm in ("sha256", "md5", "adler32"):
+            value = getattr(self, algorithm)
+            if value:
+                return f"{algorithm}:{value.lower()}"
         return None
+
+    @property
+    def size_limit(self) -> int:
+        """The most bytes a download of this file may bring."""
+        return self.size_bytes or self.max_bytes or DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -92,10 +106,9 @@ DATASETS: dict[str, Dataset] = {
                 RemoteFile(
                     filename="Run2012BC_DoubleMuParked_Muons.root",
                     urls=(f"{_CMS_EOS}/Run2012BC_DoubleMuParked_Muons.root",),
-                    # The portal publishes an Adler-32 checksum, which pooch cannot check;
-                    # no sha256 has been verified against the primary source yet.
-                    sha256=None,
+                    adler32="1fa61aca",
                     size_bytes=2_244_449_133,
+                    checksum_source=f"{_CERN_RECORDS}/cms-derived-nanoaod-outreach-DoubleMuParked.json (record 12341)",
                 ),
             ),
             licence="CC0-1.0",
@@ -111,10 +124,7 @@ DATASETS: dict[str, Dataset] = {
             ),
             sample_module="cms_dimuon",
             chapters=("00-getting-started",),
-            notes=(
-                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here; "
-                "2.1 GiB, so notebooks read at most MAX_EVENTS events of it."
-            ),
+            notes="2.1 GiB, so notebooks read at most MAX_EVENTS events of it.",
         ),
         Dataset(
             name="cms-hep-tutorial-2012",
@@ -130,7 +140,9 @@ DATASETS: dict[str, Dataset] = {
                 RemoteFile(
                     filename="HEPTutorial_0.tar",
                     urls=("https://opendata.cern.ch/record/212/files/HEPTutorial_0.tar",),
-                    sha256=None,  # not verified against the primary source yet
+                    adler32="37dd921e",
+                    size_bytes=33_730_560,
+                    checksum_source=f"{_CERN_RECORDS}/cms-hamburg-files.json (record 212)",
                     unpack=True,
                 ),
             ),
@@ -150,10 +162,7 @@ DATASETS: dict[str, Dataset] = {
             ),
             sample_module="cms_hep_tutorial",
             chapters=("01-root-and-bdt",),
-            notes=(
-                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here; the tar is "
-                "unpacked next to the download and its .root files are found by name."
-            ),
+            notes="The tar is unpacked next to the download and its .root files are found by name.",
         ),
         Dataset(
             name="atlas-higgsml-2014",
@@ -169,7 +178,9 @@ DATASETS: dict[str, Dataset] = {
                 RemoteFile(
                     filename="atlas-higgs-challenge-2014-v2.csv.gz",
                     urls=("https://opendata.cern.ch/record/328/files/atlas-higgs-challenge-2014-v2.csv.gz",),
-                    sha256=None,  # not verified against the primary source yet
+                    adler32="e4717bbe",
+                    size_bytes=65_630_848,
+                    checksum_source=f"{_CERN_RECORDS}/atlas-higgs-challenge-2014.json (record 328)",
                     convert_to="atlas_higgsml:csv_to_root",
                 ),
             ),
@@ -187,10 +198,7 @@ DATASETS: dict[str, Dataset] = {
             ),
             sample_module="atlas_higgsml",
             chapters=("01-root-and-bdt",),
-            notes=(
-                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here. Documentation "
-                "of the features: CERN Open Data record 329."
-            ),
+            notes="Documentation of the features: CERN Open Data record 329.",
         ),
         Dataset(
             name="top-tagging-2019",
@@ -207,11 +215,12 @@ DATASETS: dict[str, Dataset] = {
                 RemoteFile(
                     filename=name,
                     urls=(f"https://zenodo.org/records/2603256/files/{name}?download=1",),
-                    # Zenodo publishes an md5 per file; none has been copied here from the
-                    # record and verified yet.
-                    sha256=None,
+                    # Zenodo publishes an md5 per file, but no stored copy of the record page could
+                    # be read here: none is pinned. The sizes of third-party download scripts
+                    # (train 1.04 GB, val and test 0.35 GB) only set a bound.
+                    max_bytes=bound,
                 )
-                for name in ("train.h5", "val.h5", "test.h5")
+                for name, bound in (("train.h5", 1_600_000_000), ("val.h5", 550_000_000), ("test.h5", 550_000_000))
             ),
             licence="CC-BY-4.0",
             citation=(
@@ -220,17 +229,18 @@ DATASETS: dict[str, Dataset] = {
                 "Machine Learning landscape of top taggers, SciPost Phys. 7 (2019) 014, arXiv:1902.09914"
             ),
             schema=(
-                "One pandas DataFrame per file (HDF5, key `table`, read with `pandas.read_hdf`, needs "
-                "PyTables): `E_i`, `PX_i`, `PY_i`, `PZ_i` for i = 0..199 (GeV; constituents sorted by "
+                "One pandas DataFrame per file (HDF5 fixed format, key `table`; read it with "
+                "`data_fetchers.read_hdf_table`, which reads the numbers with h5py and never "
+                "unpickles): `E_i`, `PX_i`, `PY_i`, `PZ_i` for i = 0..199 (GeV; constituents sorted by "
                 "pT, zero-padded), `truthE`, `truthPX`, `truthPY`, `truthPZ` (the top quark; zero for "
                 "QCD), `ttv` (the split), `is_signal_new` (1 top, 0 QCD)"
             ),
             sample_module="top_tagging",
             chapters=("02-cnn-jet-images",),
             notes=(
-                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until a sha256 is pinned here. The files "
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until Zenodo's md5s are pinned here. The files "
                 "are large (train.h5 holds 1.2M jets x 806 columns); lessons read at most a capped "
-                "number of jets with `pandas.read_hdf(..., stop=N)`, which reads only those rows."
+                "number of jets with `read_hdf_table(..., stop=N)`, which reads only those rows."
             ),
         ),
     ]
@@ -270,9 +280,9 @@ def registry_markdown() -> str:
         for f in d.files:
             if f.known_hash:
                 algo, digest = f.known_hash.split(":")
-                checks.append(f"{algo} `{digest[:12]}…`")
+                checks.append(f"{algo} `{digest[:12]}`" + ("…" if len(digest) > 12 else ""))
             else:
-                checks.append("not pinned yet")
+                checks.append("not pinned yet: needs HEPML_ACCEPT_UNVERIFIED=1")
         lines.append(
             f"| **{d.name}**<br>{d.title} | {', '.join(d.chapters)} | [record]({d.record_url}) "
             f"| {_human_size(d.size_bytes)} | {d.licence} | {'; '.join(checks)} "
@@ -288,6 +298,10 @@ def registry_markdown() -> str:
             "",
             f"- **Record:** <{d.record_url}>",
             "- **Files:** " + ", ".join(f"[`{f.filename}`]({f.urls[0]})" for f in d.files),
+            "- **Checksums:** " + "; ".join(
+                f"`{f.filename}`: {f.known_hash or 'none published here'}"
+                + (f", {f.size_bytes:,} bytes" if f.size_bytes else "")
+                + (f" (published in {f.checksum_source})" if f.checksum_source else "") for f in d.files),
             f"- **Licence:** {d.licence}",
             f"- **Cite as:** {d.citation}",
             f"- **Schema:** {d.schema}",

@@ -11,6 +11,10 @@ if ! command -v "$PYTHON" >/dev/null; then
   echo "setup: $PYTHON was not found; install Python 3.11 (or set PYTHON=/path/to/python3.11)." >&2
   exit 1
 fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11, 4))'; then
+  echo "setup: $("$PYTHON" --version 2>&1) is too old: the book needs Python 3.11.4 or later 3.11 (safe archive unpacking); install it or set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 

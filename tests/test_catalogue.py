@@ -129,6 +129,14 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(302, "/ok")
         elif name == "no-head":
             self._reply(405 if self.command == "HEAD" else 200)
+        elif name in ("forbidden-head", "unimplemented-head"):
+            self._reply((403 if name.startswith("forbidden") else 501) if self.command == "HEAD" else 200)
+        elif name == "flaky":
+            if HITS[f"{self.command} flaky"] == 1:
+                self.close_connection = True  # the first attempt is cut off before any answer
+                self.connection.shutdown(2)
+            else:
+                self._reply(200)
         elif name == "error":
             self._reply(500)
         elif name == "slow":
@@ -203,3 +211,60 @@ def test_validate_command_reports_a_broken_file(tmp_path, capsys):
     path.write_text(yaml.safe_dump([_one(kind="blog")]), encoding="utf-8")
     assert catalogue_main(["validate", "--file", str(path)]) == 1
     assert "'kind' is 'blog'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["forbidden-head", "unimplemented-head"])
+def test_servers_refusing_head_are_asked_with_get(server, name):
+    HITS.clear()
+    result = links.check_url(f"{server}/{name}", timeout=1, retries=0)
+    assert result.status == "ok" and HITS[f"GET {name}"] == 1
+
+
+def test_a_connection_cut_off_once_is_retried(server):
+    HITS.clear()
+    assert links.check_url(f"{server}/flaky", timeout=1, retries=1).status == "ok"
+    assert HITS["HEAD flaky"] == 2
+    HITS.clear()
+    assert links.check_url(f"{server}/flaky", timeout=1, retries=0).status == "unreachable"
+
+
+class _FakeResponse:
+    def __init__(self, url, code, history=()):
+        self.url, self.status_code, self.history = url, code, list(history)
+
+
+class _FakeSession:
+    """Answers with one prepared response, counting the calls."""
+    def __init__(self, response=None, error=None):
+        self.response, self.error, self.calls = response, error, 0
+
+    def head(self, url, **kwargs):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return self.response
+
+    get = head
+
+
+def test_an_http_to_https_redirect_is_not_a_move():
+    session = _FakeSession(_FakeResponse("https://example.org/page", 200, [_FakeResponse("http://example.org/page", 301)]))
+    result = links.check_url("http://example.org/page", session=session, retries=0)
+    assert result.status == "ok" and result.final_url == "https://example.org/page"
+    session = _FakeSession(_FakeResponse("https://example.org/new", 200, [_FakeResponse("http://example.org/page", 301)]))
+    assert links.check_url("http://example.org/page", session=session, retries=0).status == "moved"
+
+
+def test_unreachable_hosts_are_retried_then_reported():
+    import requests
+    session = _FakeSession(error=requests.exceptions.ConnectionError("refused"))
+    result = links.check_url("https://example.org", session=session, retries=2)
+    assert result.status == "unreachable" and session.calls == 3
+
+
+def test_offline_means_every_link_unreachable():
+    unreachable = links.LinkResult("https://a", "unreachable")
+    assert links.looks_offline([unreachable, unreachable])
+    assert not links.looks_offline([unreachable, links.LinkResult("https://b", "ok")])
+    assert not links.looks_offline([unreachable, links.LinkResult("https://b", "timeout")])
+    assert not links.looks_offline([])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import time
 from pathlib import Path
 
 import awkward as ak
@@ -14,7 +15,7 @@ import uproot
 import data_fetchers
 from data_fetchers import cache, registry, samples
 from data_fetchers.errors import InvalidModeError, SampleGenerationError, UnknownDatasetError
-from data_fetchers.samples import cms_dimuon, cms_hep_tutorial, top_tagging
+from data_fetchers.samples import atlas_higgsml, cms_dimuon, cms_hep_tutorial, top_tagging
 
 MUON_BRANCHES = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
 
@@ -109,21 +110,58 @@ def test_failed_generation_leaves_nothing(caches, fake_recipes):
     assert [p.name for p in (caches / "fake").iterdir() if not p.name.endswith(".lock")] == []
 
 
-def _ensure_in_process(user):
+def _write_slowly(directory: Path, n: int, seed: int):
+    time.sleep(1.5)  # long enough for the other processes to arrive and wait on the lock
+    _write(directory, n, seed)
+
+
+def _ensure_in_process(user, queue):
     cache.user_cache_dir = lambda: Path(user)
-    samples.get_recipe = lambda ds: samples.SampleRecipe("fake", 1, 7, 10, "fake", "doc", _write)
-    samples.ensure_sample(_fake_dataset("fake_ok"), quiet=True)
+    samples.get_recipe = lambda ds: samples.SampleRecipe("fake", 1, 7, 10, "fake", "doc", _write_slowly)
+    start = time.perf_counter()
+    path = samples.ensure_sample(_fake_dataset("fake_ok"), quiet=True)
+    queue.put((str(path), (path / "fake.txt").read_text(), time.perf_counter() - start))
 
 
 def test_concurrent_first_use_generates_once(caches):
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_ensure_in_process, args=(str(caches),)) for _ in range(3)]
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_ensure_in_process, args=(str(caches), queue)) for _ in range(3)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(30)
     assert [p.exitcode for p in procs] == [0, 0, 0]
-    assert len(list((caches / "fake").glob("calls-*"))) == 1
+    results = [queue.get(timeout=5) for _ in procs]
+    assert len(list((caches / "fake").glob("calls-*"))) == 1  # one generation
+    assert {(path, text) for path, text, _ in results} == {(str(caches / "fake" / "sample-v1-seed7-n10"), "10 7\n")}
+    assert min(seconds for *_, seconds in results) > 1.0  # the others really waited for it
+
+
+@pytest.mark.parametrize("ds", registry.DATASETS.values(), ids=lambda d: d.name)
+def test_describe_states_the_mode(ds, monkeypatch):
+    monkeypatch.delenv("HEPML_DATA_MODE", raising=False)
+    sample, full = data_fetchers.describe(ds.name), data_fetchers.describe(ds.name, "full")
+    assert sample.startswith("SAMPLE mode: SIMULATED events") and f"{samples.get_recipe(ds).n_events:,}" in sample
+    assert "HEPML_DATA_MODE=full" in sample and ds.title in sample
+    assert full.startswith("FULL mode") and ds.record_url in full and ds.licence in full and ds.citation in full
+
+
+@pytest.mark.parametrize("ds", registry.DATASETS.values(), ids=lambda d: d.name)
+def test_registry_and_generators_agree(ds):
+    """The files a lesson gets are the same in both modes: the generator writes the registry's file
+    names (archive members or converted files included), and every converter exists."""
+    import importlib
+
+    recipe = samples.get_recipe(ds)
+    for rf in ds.files:
+        if rf.convert_to:
+            module, function = rf.convert_to.split(":")
+            assert callable(getattr(importlib.import_module(f"data_fetchers.samples.{module}"), function))
+            assert len(ds.members) == 1, "a converted download yields exactly one member"
+        if rf.unpack:
+            assert ds.members, "an archive names the members a lesson reads"
+    assert recipe.dataset == ds.name
 
 
 # ------------------------------------------------------------------ the generators
@@ -362,3 +400,32 @@ def test_toptag_sample_has_top_jet_physics(small_toptag):
     assert np.median(mass[~top]) < 110, "QCD jet masses fall"
     n = (c[..., 0] > 0).sum(axis=1)
     assert n[top].mean() > n[~top].mean()
+
+
+def test_generators_write_exactly_the_registry_files(small_dimuon, small_tutorial, small_toptag):
+    written = {"cms-dimuon-2012": small_dimuon[0].parent, "cms-hep-tutorial-2012": small_tutorial[0],
+               "top-tagging-2019": small_toptag[0]}
+    for name, directory in written.items():
+        assert sorted(p.name for p in directory.iterdir()) == sorted(registry.DATASETS[name].filenames), name
+    assert [atlas_higgsml.FILENAME] == registry.DATASETS["atlas-higgsml-2014"].filenames
+
+
+# ------------------------------------------------------------------ reading without pickle
+def test_hdf_tables_are_read_like_pandas_without_pickle(small_toptag):
+    import pandas as pd
+    path = small_toptag[0] / "train.h5"
+    for stop in (None, 7):
+        ours, theirs = data_fetchers.read_hdf_table(path, stop=stop), pd.read_hdf(path, key="table", stop=stop)
+        pd.testing.assert_frame_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("layout", ["objects", "table-format", "no-such-key"])
+def test_hdf_files_that_could_unpickle_are_refused(tmp_path, layout):
+    import pandas as pd
+    path = tmp_path / "suspicious.h5"
+    frame = pd.DataFrame({"E_0": np.arange(3.0), "note": ["a", "b", "c"] if layout == "objects" else [1, 2, 3]})
+    frame.to_hdf(path, key="other" if layout == "no-such-key" else "table",
+                 format="table" if layout == "table-format" else "fixed")
+    with pytest.raises(data_fetchers.DataError) as info:
+        data_fetchers.read_hdf_table(path)
+    assert "\n" not in str(info.value) and ("not read" in str(info.value))

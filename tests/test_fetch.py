@@ -9,7 +9,9 @@ one sentence that names the sample mode.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
+import os
 import threading
 import time
 from collections import Counter
@@ -21,7 +23,8 @@ import pytest
 import data_fetchers
 from data_fetchers import cache, registry
 from data_fetchers.errors import ChecksumMismatchError, DownloadError, UnverifiedChecksumError
-from data_fetchers.fetch import fetch_remote_file
+from data_fetchers import fetch as fetch_module
+from data_fetchers.fetch import fetch_remote_file, verify_cached
 
 GOOD = bytes(range(256)) * 4000  # 1 MB
 
@@ -39,6 +42,38 @@ def _make_tar() -> bytes:
 
 
 TAR = _make_tar()
+
+
+def _evil_tar(kind: str) -> bytes:
+    """An archive that tries to write outside the directory it is unpacked into."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Tutorial/a.root")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"AAA"))
+        if kind == "dotdot":
+            info = tarfile.TarInfo("../../evil.txt")
+        elif kind == "absolute":
+            info = tarfile.TarInfo("/tmp/hepml-evil-absolute.txt")
+        elif kind == "symlink":
+            info = tarfile.TarInfo("Tutorial/b.root")
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        elif kind == "escaping-symlink":
+            info = tarfile.TarInfo("Tutorial/b.root")
+            info.type, info.linkname = tarfile.SYMTYPE, "../../../evil.txt"
+        elif kind == "device":
+            info = tarfile.TarInfo("Tutorial/b.root")
+            info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3  # /dev/null's numbers
+        body = b"evil" if info.type == tarfile.REGTYPE else b""
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return buf.getvalue()
+
+
+EVIL_KINDS = ["dotdot", "absolute", "symlink", "escaping-symlink", "device"]
+EVIL = {kind: _evil_tar(kind) for kind in EVIL_KINDS}
 GOOD_SHA256 = hashlib.sha256(GOOD).hexdigest()
 HITS: Counter = Counter()
 
@@ -85,6 +120,25 @@ class Handler(BaseHTTPRequestHandler):
             self._send(GOOD)
         elif name == "stale-mirror/test-dataset/good.bin":  # a mirror holding a changed file
             self._send(GOOD[::-1])
+        elif name.startswith("evil-") and name.endswith(".tar"):
+            self._send(EVIL[name[5:-4]])
+        elif name == "endless.bin":  # no Content-Length, and far more than the file can have
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(4):
+                self.wfile.write(GOOD)
+            self.close_connection = True
+        elif name == "drip.bin":  # one byte at a time: never silent for a whole time-out, never done
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            try:
+                for i in range(40):
+                    self.wfile.write(GOOD[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
         elif name == "slowgood.bin":  # for the concurrency test
             time.sleep(1)
             self._send(GOOD)
@@ -103,27 +157,32 @@ def server():
 
 @pytest.fixture
 def caches(tmp_path, monkeypatch):
-    """Isolated cache roots: a $HEPML_CACHE_DIR and a user cache, both under tmp_path."""
+    """Isolated cache roots: a $HEPML_CACHE_DIR and a user cache, both under tmp_path; a fresh
+    process as far as verification is concerned."""
     shared, user = tmp_path / "shared", tmp_path / "user"
     monkeypatch.setenv("HEPML_CACHE_DIR", str(shared))
     monkeypatch.setattr(cache, "user_cache_dir", lambda: user)
-    monkeypatch.delenv("HEPML_ACCEPT_UNVERIFIED", raising=False)
+    for name in ("HEPML_ACCEPT_UNVERIFIED", "HEPML_MIRROR", "HEPML_DOWNLOAD_DEADLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(fetch_module, "_verified", set())
     HITS.clear()
     return shared, user
 
 
-def make_dataset(url: str, sha256: str | None = GOOD_SHA256, name="test-dataset") -> registry.Dataset:
+def make_dataset(url: str, sha256: str | None = GOOD_SHA256, name="test-dataset", **file_fields) -> registry.Dataset:
     filename = url.rsplit("/", 1)[1]
+    file_fields.setdefault("size_bytes", len(GOOD))
     return registry.Dataset(
         name=name, title="test", description="test", record_url=url,
-        files=(registry.RemoteFile(filename=filename, urls=(url,), sha256=sha256, size_bytes=len(GOOD)),),
+        files=(registry.RemoteFile(filename=filename, urls=(url,), sha256=sha256, **file_fields),),
         licence="CC0-1.0", citation="test", schema="bytes", sample_module="cms_dimuon",
     )
 
 
 def cached_files(*roots: Path) -> list[Path]:
-    """Everything in the caches except lock files (which are harmless and reused)."""
-    return [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    """Everything in the caches except lock files (harmless and reused) and verification stamps."""
+    return [p for root in roots if root.exists() for p in root.rglob("*")
+            if p.is_file() and not p.name.endswith(".lock") and ".verified" not in p.parts]
 
 
 def assert_one_sentence_naming_sample_mode(exc: BaseException):
@@ -247,7 +306,7 @@ def test_concurrent_fetches_download_once(server, caches):
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert [queue.get(timeout=5) for _ in procs] == [GOOD_SHA256] * 3
     assert HITS["slowgood.bin"] == 1
-    assert len(cached_files(*caches)) == 2  # the file and its verification stamp
+    assert len(cached_files(*caches)) == 1
 
 
 def test_full_mode_through_the_public_api(server, caches, monkeypatch):
@@ -370,3 +429,154 @@ def test_mirror_command_lays_out_verified_cache_files(server, caches, monkeypatc
     served.unlink()
     assert cli(["mirror", str(out), ds.name]) == 1
     assert not served.exists()
+
+
+# ------------------------------------------------------------ the trust boundary
+def test_publishers_checksums_are_verified(server, caches):
+    """Zenodo publishes md5s and CERN Open Data Adler-32s: both are checked, bad copies discarded."""
+    import zlib
+    adler = f"{zlib.adler32(GOOD):08x}"
+    md5 = hashlib.md5(GOOD).hexdigest()
+    assert fetch(make_dataset(f"{server}/good.bin", sha256=None, adler32=adler, name="a")).read_bytes() == GOOD
+    assert fetch(make_dataset(f"{server}/good.bin", sha256=None, md5=md5, name="m")).read_bytes() == GOOD
+    for name, fields in (("a2", {"adler32": adler}), ("m2", {"md5": md5})):
+        with pytest.raises(ChecksumMismatchError, match="does not have the (adler32|md5) recorded"):
+            fetch(make_dataset(f"{server}/corrupt.bin", sha256=None, name=name, **fields))
+    assert [p.name for p in cached_files(*caches)] == ["good.bin", "good.bin"]
+
+
+def test_adler32_is_zlibs():
+    import zlib
+    assert fetch_module.file_checksum.__module__ == "data_fetchers.fetch"
+    assert registry.RemoteFile("x", ("https://x",), adler32="0A0B0C0D").known_hash == "adler32:0a0b0c0d"
+    assert registry.RemoteFile("x", ("https://x",), md5="ab" * 16, adler32="1").known_hash == "md5:" + "ab" * 16
+    assert f"{zlib.adler32(b'Wikipedia'):08x}" == "11e60398"  # the textbook example
+
+
+def test_file_checksums(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_bytes(b"Wikipedia" * 200_000)  # more than one read block
+    import zlib
+    assert fetch_module.file_checksum(path, "adler32") == f"{zlib.adler32(path.read_bytes()):08x}"
+    assert fetch_module.file_checksum(path, "md5") == hashlib.md5(path.read_bytes()).hexdigest()
+    assert fetch_module.file_checksum(path, "sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("value, accepted", [("1", True), ("yes", True), ("TRUE", True), (" on ", True),
+                                             ("0", False), ("no", False), ("false", False), ("", False), ("off", False)])
+def test_consent_to_unverified_downloads_must_be_a_yes(server, caches, monkeypatch, value, accepted):
+    monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", value)
+    ds = make_dataset(f"{server}/good.bin", sha256=None)
+    if accepted:
+        assert fetch(ds).read_bytes() == GOOD
+    else:
+        with pytest.raises(UnverifiedChecksumError):
+            fetch(ds)
+        assert HITS["good.bin"] == 0
+
+
+def test_unclear_consent_is_explained(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "maybe")
+    with pytest.raises(data_fetchers.DataError, match="'maybe' is not understood: set it to 1"):
+        fetch(make_dataset(f"{server}/good.bin", sha256=None))
+    assert HITS["good.bin"] == 0
+
+
+def test_a_stamp_saves_rehashing_but_a_changed_file_is_rehashed(server, caches, monkeypatch):
+    ds = make_dataset(f"{server}/good.bin")
+    path = fetch(ds)
+    rf = ds.files[0]
+    monkeypatch.setattr(fetch_module, "_verified", set())  # a new kernel
+    calls = []
+    real = fetch_module.file_checksum
+    monkeypatch.setattr(fetch_module, "file_checksum", lambda p, a: calls.append(p) or real(p, a))
+    verify_cached(path, rf)
+    assert calls == []  # the stamp vouched for the file
+    # the file is replaced by one of the same size, its modification time set back: a stale stamp
+    st = path.stat()
+    path.write_bytes(GOOD[::-1])
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    monkeypatch.setattr(fetch_module, "_verified", set())
+    with pytest.raises(ChecksumMismatchError):
+        verify_cached(path, rf)
+    assert calls == [path]
+
+
+def test_a_forged_stamp_is_ignored(server, caches, monkeypatch):
+    ds = make_dataset(f"{server}/good.bin")
+    path = fetch(ds)
+    path.write_bytes(GOOD[::-1])  # a different file, then a stamp claiming it was verified
+    identity = fetch_module._identity(path, ds.files[0].known_hash)
+    stamp = fetch_module._stamp_path(identity)
+    stamp.write_text(json.dumps({"identity": list(identity), "mac": "0" * 64}))
+    monkeypatch.setattr(fetch_module, "_verified", set())
+    with pytest.raises(ChecksumMismatchError):
+        verify_cached(path, ds.files[0])
+    # a stamp beside the file, in the old style, is not looked at either
+    (path.parent / (path.name + ".verified.json")).write_text(json.dumps({"hash": ds.files[0].known_hash}))
+    with pytest.raises(ChecksumMismatchError):
+        verify_cached(path, ds.files[0])
+
+
+def test_stamps_are_keyed_by_a_private_user_secret(server, caches):
+    fetch(make_dataset(f"{server}/good.bin"))
+    key = caches[1] / ".verified" / "key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
+
+
+def test_a_download_larger_than_the_file_is_refused(server, caches):
+    with pytest.raises(DownloadError, match="sent more than the file's 1,000 bytes") as info:
+        fetch(make_dataset(f"{server}/good.bin", size_bytes=1000))  # announced as 1 MB
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert cached_files(*caches) == []
+
+
+def test_an_endless_source_is_cut_at_the_bound(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "1")
+    with pytest.raises(DownloadError, match="sent more than the file's 1,024,000 bytes"):
+        fetch(make_dataset(f"{server}/endless.bin", sha256=None, size_bytes=None, max_bytes=len(GOOD)))
+    assert cached_files(*caches) == []
+
+
+def test_a_trickling_source_meets_the_overall_deadline(server, caches, monkeypatch):
+    monkeypatch.setenv("HEPML_DOWNLOAD_DEADLINE", "1.5")
+    start = time.perf_counter()
+    with pytest.raises(DownloadError, match="took longer than its 1.5 s deadline") as info:
+        fetch(make_dataset(f"{server}/drip.bin"), timeout=1.0)  # each byte comes within the time-out
+    assert time.perf_counter() - start < 5
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert cached_files(*caches) == []
+
+
+def test_the_default_deadline_scales_with_the_size(monkeypatch):
+    monkeypatch.delenv("HEPML_DOWNLOAD_DEADLINE", raising=False)
+    assert fetch_module.download_deadline(0) == 600
+    assert fetch_module.download_deadline(2_500_000_000) == 600 + 10_000
+
+
+def test_every_registered_file_has_a_size_bound():
+    for ds in registry.DATASETS.values():
+        for rf in ds.files:
+            assert rf.size_bytes or rf.max_bytes, f"{ds.name}/{rf.filename}: give its published size or a bound"
+            if rf.known_hash:
+                assert rf.checksum_source, f"{ds.name}/{rf.filename}: say where the checksum was published"
+
+
+@pytest.mark.parametrize("kind", EVIL_KINDS)
+def test_a_malicious_archive_is_refused_and_leaves_nothing(server, caches, monkeypatch, tmp_path, kind):
+    body = EVIL[kind]
+    rf = registry.RemoteFile(f"evil-{kind}.tar", (f"{server}/evil-{kind}.tar",), sha256=hashlib.sha256(body).hexdigest(),
+                             size_bytes=len(body), unpack=True)
+    base = make_dataset(f"{server}/evil-{kind}.tar")
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    with pytest.raises(data_fetchers.DataError) as info:
+        data_fetchers.get(ds.name, "full", quiet=True)
+    assert_one_sentence_naming_sample_mode(info.value)
+    assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/hepml-evil-absolute.txt").exists()
+    if kind == "absolute":  # tarfile's data filter strips the leading "/": the member lands inside
+        assert "has no b.root (it has a.root, hepml-evil-absolute.txt)" in str(info.value)
+        return
+    assert "Could not unpack" in str(info.value)
+    assert [p.name for p in cached_files(*caches)] == [rf.filename]  # only the verified download
+    assert not any(p.name.endswith(".unpacked") or "-tmp-" in p.name for p in caches[0].rglob("*"))

@@ -85,6 +85,89 @@ def test_lint_reports_a_missing_part(good_notebook, tmp_path, breakage, expected
     assert any(expected in p for p in lint_notebook(path))
 
 
+def _edit(predicate, change):
+    """A breakage: apply ``change(cell)`` to the first cell matching ``predicate``."""
+    def breakage(nb):
+        nb = copy.deepcopy(nb)
+        change(next(c for c in nb.cells if predicate(c)))
+        return nb
+    return breakage
+
+
+def _tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def _code_with(text):
+    return lambda c: c.cell_type == "code" and text in c.source
+
+
+def _md_with(text):
+    return lambda c: c.cell_type == "markdown" and text in c.source
+
+
+def _add_before_summary(cell):
+    def breakage(nb):
+        nb = copy.deepcopy(nb)
+        at = next(i for i, c in enumerate(nb.cells) if "## Summary" in c.source)
+        nb.cells.insert(at, cell)
+        return nb
+    return breakage
+
+
+# Every rule of the lint, broken once: the lint must name it.
+RULE_BREAKAGES = [
+    (_edit(lambda c: True, lambda c: c.update(source=c.source.lstrip("# "))), "starting with a '# Title'"),
+    (_edit(_md_with("**Prerequisites.**"), lambda c: c.update(source=c.source.replace("**Prerequisites.**", "**Before.**"))),
+     "must state 'Prerequisites'"),
+    (_edit(_md_with("**Estimated time.**"), lambda c: c.update(source=re.sub(r"Estimated time\.\*\* \d+", "Estimated time.** some", c.source))),
+     "must give a measured number"),
+    (_edit(_code_with("SEED ="), lambda c: c.update(source=c.source.replace("SEED", "S"))), "a seed"),
+    (_edit(_code_with("DEVICE ="), lambda c: c.update(source=c.source.replace("DEVICE", "D"))), "the compute device"),
+    (_edit(lambda c: c.cell_type == "code" and "parameters" in _tags(c),
+           lambda c: c.update(source=c.source.replace("DATA_MODE", "MODE_OF_DATA"))), "must hold DATA_MODE"),
+    (_add_before_summary(nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})), "(found 2)"),
+    (_edit(_md_with("## Exercises"), lambda c: c.update(source=c.source.replace("## Exercises", "## Things to do"))),
+     "an '## Exercises' section"),
+    (_edit(lambda c: "solution" in _tags(c), lambda c: c.metadata.update(tags=["solution"])), "tagged 'hide-input'"),
+    (_edit(lambda c: "solution" in _tags(c), lambda c: c.update(cell_type="markdown")), "must be a code cell"),
+    (_edit(lambda c: "self-check" in _tags(c), lambda c: c.update(source="print('fine')")), "must assert"),
+    (_edit(_md_with("## Further reading"), lambda c: c.update(source=c.source.replace("## Further reading", "## More"))),
+     "'## Further reading'"),
+    (lambda nb: _kernel(nb), "kernelspec must be 'python3'"),
+]
+
+
+def _kernel(nb):
+    nb = copy.deepcopy(nb)
+    nb.metadata["kernelspec"]["name"] = "julia-1.10"
+    return nb
+
+
+@pytest.mark.parametrize("breakage, expected", RULE_BREAKAGES, ids=[e for _, e in RULE_BREAKAGES])
+def test_every_lint_rule_can_fail(good_notebook, tmp_path, breakage, expected):
+    path = tmp_path / "notebooks" / NOTEBOOKS[0].parent.name / NOTEBOOKS[0].name
+    path.parent.mkdir(parents=True)
+    nbformat.write(breakage(good_notebook), path)
+    problems = lint_notebook(path)
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_solution_before_the_exercises_and_a_self_check_after_the_summary_are_reported(good_notebook, tmp_path):
+    nb = copy.deepcopy(good_notebook)
+    solution = next(c for c in nb.cells if "solution" in _tags(c))
+    check = next(c for c in nb.cells if "self-check" in _tags(c))
+    nb.cells.remove(solution)
+    nb.cells.insert(1, solution)
+    nb.cells.remove(check)
+    nb.cells.append(check)
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    problems = lint_notebook(path)
+    assert any("comes before the Exercises section" in p for p in problems)
+    assert any("self-check must come before the Summary" in p for p in problems)
+
+
 def _hand_type_timing(nb):
     nb = copy.deepcopy(nb)
     nb.cells[0].source = nb.cells[0].source.replace(
