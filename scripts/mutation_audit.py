@@ -176,6 +176,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="hepml-mutants-") as tmp:
         copy_root = Path(tmp) / "repo"
         shutil.copytree(repo, copy_root, ignore=shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", "student"))
+        if (repo.parent / "shared").is_dir():  # the real-file tests look for ../shared/data
+            (Path(tmp) / "shared").symlink_to(repo.parent / "shared")
         baseline = [t for t in dict.fromkeys(t for ts in TESTS.values() for t in ts) if (copy_root / t).exists()]
         if run_tests(copy_root, baseline, 1800):
             print("the tests fail without any mutant: fix them first", file=sys.stderr)
