@@ -4,6 +4,7 @@
     python -m data_fetchers fetch NAME [NAME ...] [--mode full|sample]
     python -m data_fetchers fetch --all --mode sample [--jobs 2]   # what binder/postBuild runs
     python -m data_fetchers mirror DIR [NAME ...]                  # a school mirror from the cache
+    python -m data_fetchers realism [NAME ...]                     # the samples' realism tables
 
 ``fetch`` fills the cache ahead of time, e.g. a shared hub directory named by
 ``HEPML_CACHE_DIR`` before a school, or every sample of a Binder image. Exit status: 0 when
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     fetch.add_argument("--all", action="store_true", help="every dataset of the registry")
     fetch.add_argument("--mode", default=None, help="sample or full (default: $HEPML_DATA_MODE or sample)")
     fetch.add_argument("--jobs", type=int, default=1, help="datasets prepared in parallel (default 1)")
+    realism = sub.add_parser("realism", help="measure the samples' realism tables (book/_data/realism.json)")
+    realism.add_argument("names", nargs="*", metavar="NAME", help="datasets (default: all with a realism table)")
     mirror = sub.add_parser("mirror", help="lay out the cached full-mode files as a school mirror in DIR")
     mirror.add_argument("directory", type=Path, metavar="DIR")
     mirror.add_argument("names", nargs="*", metavar="NAME", help="datasets to include (default: all)")
@@ -64,6 +67,17 @@ def main(argv=None) -> int:
     if args.command == "list":
         for d in DATASETS.values():
             print(f"{d.name:24} {d.title}  [{d.record_url}]")
+        return 0
+    if args.command == "realism":
+        from . import realism
+        names = args.names or list(realism.REALISM)
+        tables = realism.load()
+        for name in names:
+            tables[name] = realism.measure(name)
+            misses = [row["quantity"] for row in tables[name]["rows"] if not row["agrees"]]
+            print(f"{name}: {len(tables[name]['rows'])} figures" + (f", OUTSIDE tolerance: {misses}" if misses else ", all within tolerance"))
+        realism.write(tables)
+        print(f"wrote {realism.REALISM_FILE}; commit it.")
         return 0
     names = list(DATASETS) if getattr(args, "all", False) else args.names
     unknown = [n for n in names if n not in DATASETS]

@@ -49,7 +49,7 @@ def get(name: str, mode: str | None = None, *, sample_events: int | None = None,
                 (member,) = dataset.members
                 files[member] = convert_once(path, remote.convert_to, member)
             else:
-                files[remote.filename] = path
+                files[remote.member or remote.filename] = path
     return DatasetFiles(name, mode, files)
 
 

@@ -31,6 +31,9 @@ class RemoteFile:
     size_bytes: int | None = None  # the published size: a download may not exceed it
     max_bytes: int | None = None  # where no size is published: a bound on the download, not a check
     unpack: bool = False  # a tar archive whose members are the dataset's files
+    # the name a lesson uses for this download when it is read as a whole (e.g. an archive of
+    # per-event files read in place); the sample has a directory of that name
+    member: str = ""
     # "module:function" in data_fetchers.samples that converts the download, once, to the
     # sample's format (same file name as the sample's), so a lesson reads both modes alike
     convert_to: str = ""
@@ -84,7 +87,7 @@ class Dataset:
     @property
     def filenames(self) -> list[str]:
         """The files a notebook gets, by name, in both modes."""
-        return list(self.members) if self.members else [f.filename for f in self.files]
+        return list(self.members) if self.members else [f.member or f.filename for f in self.files]
 
 
 _CMS_EOS = "https://opendata.cern.ch/eos/opendata/cms/derived-data/AOD2NanoAODOutreachTool"
@@ -241,6 +244,52 @@ DATASETS: dict[str, Dataset] = {
                 "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 until Zenodo's md5s are pinned here. The files "
                 "are large (train.h5 holds 1.2M jets x 806 columns); lessons read at most a capped "
                 "number of jets with `read_hdf_table(..., stop=N)`, which reads only those rows."
+            ),
+        ),
+        Dataset(
+            name="trackml-2018",
+            title="TrackML particle tracking challenge (2018): training events",
+            description=(
+                "Simulated HL-LHC collisions (top-quark pairs with on average 200 pile-up collisions) in a "
+                "generic silicon tracker of pixel, short-strip and long-strip barrels and endcaps in a 2 T "
+                "field (ACTS): about 100,000 hits and 10,000 charged particles per event, with the truth "
+                "that links each hit to its particle. The benchmark of the TrackML challenge and of the "
+                "graph-neural-network tracking pipelines. The full mode reads the throughput phase's "
+                "training events (Zenodo 4730157), whose files have the format of the accuracy phase's "
+                "(Kaggle, which needs an account) plus a particle_type column."
+            ),
+            record_url="https://zenodo.org/records/4730157",
+            files=(
+                RemoteFile(
+                    filename="training_part01.tar",
+                    urls=("https://zenodo.org/records/4730157/files/training_part01.tar?download=1",),
+                    # No checksum or size of the nine parts could be read from a stored copy of the
+                    # record; about 100 GB of training data in all, so a part is about 11 GB.
+                    max_bytes=16_000_000_000,
+                    member="events",
+                ),
+            ),
+            licence="as stated on the Zenodo record (not confirmed here)",
+            citation=(
+                "Amrouche, S. et al., The Tracking Machine Learning challenge: Accuracy phase, in The NeurIPS "
+                "'18 Competition, Springer (2020), arXiv:1904.06778; Amrouche, S. et al., The Tracking Machine "
+                "Learning challenge: Throughput phase, Comput. Softw. Big Sci. 7 (2023) 1, arXiv:2105.01160; "
+                "data: Salzburger, A. et al., TrackML Throughput Phase, Zenodo, DOI:10.5281/zenodo.4730157"
+            ),
+            schema=(
+                "`events`: per event `event<9 digits>-hits.csv` (hit_id, x, y, z [mm], volume_id, layer_id, "
+                "module_id), `-cells.csv` (hit_id, ch0, ch1, value), `-particles.csv` (particle_id, "
+                "particle_type, vx, vy, vz [mm], px, py, pz [GeV], q, nhits), `-truth.csv` (hit_id, "
+                "particle_id, tx, ty, tz, tpx, tpy, tpz, weight); a directory in sample mode, the "
+                "downloaded tar (read in place, never unpacked) in full mode; read with "
+                "`hepml.trackml.read_event`. The sample also has `detectors.csv`."
+            ),
+            sample_module="trackml",
+            chapters=("03-gnn-tracking",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 (no checksum published here) and a machine for "
+                "an 11 GB download: a hub, never Binder; the lesson reads a few events of it, barrel "
+                "hits of particles above a pT threshold, to stay within 2 GB of memory."
             ),
         ),
     ]

@@ -1,0 +1,208 @@
+"""Realism tables: does a sample have the physics of the real dataset, not only its format?
+
+For each dataset, a handful of figures that its lessons' conclusions depend on are measured on
+the generated sample and on real data (the real files in ``../shared/data`` where they exist,
+otherwise a published figure, cited), and compared within a stated tolerance. The figures are
+kept in ``book/_data/realism.json``, rendered on the book's Data page, and refreshed by
+
+    python -m data_fetchers realism          # measures the samples (and real files when present)
+
+A test recomputes them and asserts that the committed table is the current one and that every
+sample figure is within its tolerance of the real one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+REALISM_FILE = Path(__file__).resolve().parents[1] / "book" / "_data" / "realism.json"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    tolerance: float  # absolute, or relative (a fraction of the real value) when ``relative``
+    relative: bool = False
+    fmt: str = "{:.3f}"
+
+    def agrees(self, sample: float, real: float) -> bool:
+        allowed = self.tolerance * abs(real) if self.relative else self.tolerance
+        return abs(sample - real) <= allowed + 1e-12
+
+    def describe_tolerance(self) -> str:
+        return f"± {self.tolerance:.0%}" if self.relative else "± " + self.fmt.format(self.tolerance)
+
+
+@dataclass(frozen=True)
+class Realism:
+    figures: list[Figure]
+    measure_sample: Callable[[Path], dict[str, float]]  # the sample's member directory or file
+    measure_real: Callable[[Path], dict[str, float]]  # ../shared/data
+    real_source: str  # which real files (or publications) the real figures come from
+    leaves_out: str  # one line: what the sample does not reproduce
+    sample_member: str = ""  # the sample's file or directory to measure (default: the first)
+    published: dict[str, float] = field(default_factory=dict)  # real figures not measurable here
+
+
+# ---------------------------------------------------------------------------------------
+# TrackML
+_BARREL = [(8, 2), (8, 4), (8, 6), (8, 8), (13, 2), (13, 4), (13, 6), (13, 8), (17, 2), (17, 4)]
+_BARREL_RADII = np.array([32, 72, 116, 172, 260, 360, 500, 660, 820, 1020.0])
+_VOLUMES = (7, 8, 9, 12, 13, 14, 16, 17, 18)
+EDGE_CUTS = {"lesson (0.002 rad/mm, 300 mm)": (0.002, 300.0), "HEP.TrkX (0.0006 rad/mm, 200 mm)": (0.0006, 200.0)}
+
+
+def true_edge_efficiency(truth: pd.DataFrame, particles: pd.DataFrame, phi_slope_max: float, z0_max: float,
+                         pt_min: float = 1.0) -> tuple[float, int]:
+    """The fraction of true connections (consecutive barrel layers of one particle above pt_min,
+    at the true hit positions, one hit per particle and layer) that pass graph cuts."""
+    t = truth[truth.particle_id != 0]
+    pt = pd.Series(np.hypot(particles.px, particles.py).to_numpy(), index=particles.particle_id.to_numpy())
+    r = np.hypot(t.tx, t.ty).to_numpy()
+    layer = np.argmin(np.abs(r[:, None] - _BARREL_RADII), axis=1)
+    on_layer = np.abs(r - _BARREL_RADII[layer]) < 20
+    t = pd.DataFrame({"particle_id": t.particle_id.to_numpy(), "r": r, "phi": np.arctan2(t.ty, t.tx).to_numpy(),
+                      "z": t.tz.to_numpy(), "layer": layer, "pt": pt.reindex(t.particle_id).to_numpy()})
+    t = t[on_layer & (t.pt > pt_min)].sort_values("r").drop_duplicates(["particle_id", "layer"])
+    t = t.sort_values(["particle_id", "layer"])
+    a, b = t.iloc[:-1], t.iloc[1:]
+    pair = (a.particle_id.to_numpy() == b.particle_id.to_numpy()) & (np.diff(t.layer.to_numpy()) == 1)
+    a, b = a[pair], b[pair]
+    dr = b.r.to_numpy() - a.r.to_numpy()
+    dphi = (b.phi.to_numpy() - a.phi.to_numpy() + np.pi) % (2 * np.pi) - np.pi
+    z0 = a.z.to_numpy() - a.r.to_numpy() * (b.z.to_numpy() - a.z.to_numpy()) / dr
+    passed = (np.abs(dphi / dr) < phi_slope_max) & (np.abs(z0) < z0_max)
+    return float(passed.mean()), int(pair.sum())
+
+
+def _particle_figures(particles: pd.DataFrame) -> dict[str, float]:
+    p = particles[particles.nhits >= 4]
+    pt = np.hypot(p.px, p.py).to_numpy()
+    eta = np.arcsinh(p.pz.to_numpy() / pt)
+    generation = (particles.particle_id.to_numpy().astype(np.int64) >> 24) & 0xFFF
+    figures = {"hits per particle (particles with ≥ 4 hits)": float(p.nhits.mean()),
+               "secondary particles (generation > 0), share": float((generation > 0).mean()),
+               "median absolute η, particles with ≥ 4 hits": float(np.median(np.abs(eta))),
+               "particles without any hit, share": float((particles.nhits == 0).mean())}
+    for q in (25, 50, 75):
+        figures[f"pT {q}th percentile, particles with ≥ 4 hits [GeV]"] = float(np.percentile(pt, q))
+    return figures
+
+
+def _hit_figures(hits: pd.DataFrame, cells: pd.DataFrame, n_noise: int) -> dict[str, float]:
+    share = hits.volume_id.value_counts(normalize=True)
+    figures = {f"share of hits in volume {v}": float(share.get(v, 0.0)) for v in _VOLUMES}
+    figures["noise hits, share"] = n_noise / len(hits)
+    per_hit = cells.groupby("hit_id").size().reindex(hits.hit_id).to_numpy()
+    for volume, name in ((8, "pixel"), (13, "short-strip")):
+        figures[f"cells per hit, {name} barrel"] = float(per_hit[hits.volume_id.to_numpy() == volume].mean())
+    return figures
+
+
+def _trackml_sample(events: Path, n_events: int = 10) -> dict[str, float]:
+    from hepml.trackml import event_ids, read_event
+
+    tables = [read_event(events, e, parts=("hits", "cells", "particles", "truth")) for e in event_ids(events)[:n_events]]
+    hits = pd.concat([t["hits"].assign(hit_id=t["hits"].hit_id + 10_000_000 * k) for k, t in enumerate(tables)])
+    cells = pd.concat([t["cells"].assign(hit_id=t["cells"].hit_id + 10_000_000 * k) for k, t in enumerate(tables)])
+    figures = _hit_figures(hits, cells, sum(int((t["truth"].particle_id == 0).sum()) for t in tables))
+    figures.update(_particle_figures(pd.concat([t["particles"] for t in tables])))
+    for name, cuts in EDGE_CUTS.items():
+        kept = [true_edge_efficiency(t["truth"], t["particles"], *cuts) for t in tables]
+        figures[f"true edges kept by the {name} cuts, pT > 1 GeV"] = float(
+            sum(f * n for f, n in kept) / sum(n for _, n in kept))
+    return figures
+
+
+def _trackml_real(shared: Path) -> dict[str, float]:
+    d = shared / "trackml"
+    hits = pd.read_csv(d / "event000021000-hits.csv.gz")
+    particles = pd.read_csv(d / "event000021000-particles.csv.gz")
+    figures = _hit_figures(hits, pd.read_csv(d / "event000021000-cells.csv.gz"), len(hits) - int(particles.nhits.sum()))
+    figures.update(_particle_figures(particles))
+    truth = pd.read_csv(d / "event000001000-truth-barrel-partial.csv.gz")
+    particles_1000 = pd.read_csv(d / "event000001000-particles.csv.gz")
+    for name, cuts in EDGE_CUTS.items():
+        figures[f"true edges kept by the {name} cuts, pT > 1 GeV"] = true_edge_efficiency(truth, particles_1000, *cuts)[0]
+    return figures
+
+
+TRACKML = Realism(
+    figures=[Figure(f"share of hits in volume {v}", 0.02) for v in _VOLUMES] + [
+        Figure("noise hits, share", 0.02),
+        Figure("hits per particle (particles with ≥ 4 hits)", 0.6, fmt="{:.2f}"),
+        Figure("pT 25th percentile, particles with ≥ 4 hits [GeV]", 0.15, relative=True),
+        Figure("pT 50th percentile, particles with ≥ 4 hits [GeV]", 0.10, relative=True),
+        Figure("pT 75th percentile, particles with ≥ 4 hits [GeV]", 0.15, relative=True),
+        Figure("median absolute η, particles with ≥ 4 hits", 0.15, fmt="{:.2f}"),
+        Figure("secondary particles (generation > 0), share", 0.06),
+        Figure("particles without any hit, share", 0.04),
+        Figure("cells per hit, pixel barrel", 1.5, fmt="{:.2f}"),
+        Figure("cells per hit, short-strip barrel", 0.5, fmt="{:.2f}"),
+    ] + [Figure(f"true edges kept by the {name} cuts, pT > 1 GeV", 0.005, fmt="{:.4f}") for name in EDGE_CUTS],
+    measure_sample=_trackml_sample,
+    measure_real=_trackml_real,
+    real_source=("real TrackML events in ../shared/data/trackml: event 21000 (hits, cells, particles; throughput "
+                 "phase) and event 1000 (particles and the barrel truth; accuracy phase)"),
+    leaves_out=("200 pile-up collisions (the sample has 40, so an event has 5 times fewer hits); energy loss, photon "
+                "conversions and delta rays; the real detector's exact material map"),
+)
+
+REALISM: dict[str, Realism] = {"trackml-2018": TRACKML}
+
+
+# ---------------------------------------------------------------------------------------
+def measure(name: str, shared: Path | None = SHARED_DATA) -> dict:
+    """The realism table of dataset ``name``: the sample's figures (generating the sample if
+    needed) and the real ones (from ``shared`` when it exists, else the committed ones)."""
+    from .api import get
+    from .registry import get_dataset
+
+    spec = REALISM[name]
+    files = get(name, "sample", quiet=True)
+    member = spec.sample_member or get_dataset(name).filenames[0]
+    sample = spec.measure_sample(files[member])
+    if shared is not None and shared.is_dir():
+        real = spec.measure_real(shared) | spec.published
+    else:
+        real = {row["quantity"]: row["real"] for row in load().get(name, {}).get("rows", [])}
+    rows = [{"quantity": f.name, "real": real[f.name], "sample": sample[f.name], "tolerance": f.describe_tolerance(),
+             "fmt": f.fmt, "agrees": f.agrees(sample[f.name], real[f.name])} for f in spec.figures]
+    return {"rows": rows, "real_source": spec.real_source, "leaves_out": spec.leaves_out}
+
+
+def load(path: Path = REALISM_FILE) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write(tables: dict, path: Path = REALISM_FILE) -> None:
+    def rounded(value):
+        return round(value, 6) if isinstance(value, float) else value
+    data = {name: {**t, "rows": [{k: rounded(v) for k, v in row.items()} for row in t["rows"]]} for name, t in tables.items()}
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def realism_markdown(path: Path = REALISM_FILE) -> str:
+    """The realism tables, as Markdown for the Data page."""
+    tables = load(path)
+    if not tables:
+        return "No realism table has been measured yet: run `python -m data_fetchers realism`."
+    lines = []
+    for name, table in tables.items():
+        lines += [f"### `{name}`", "", "| quantity | real | sample | tolerance | agrees |", "|---|---:|---:|---:|:-:|"]
+        for row in table["rows"]:
+            fmt = row["fmt"]
+            lines.append(f"| {row['quantity']} | {fmt.format(row['real'])} | {fmt.format(row['sample'])} | "
+                         f"{row['tolerance']} | {'yes' if row['agrees'] else '**no**'} |")
+        lines += ["", f"Real figures: {table['real_source']}. **What the sample leaves out:** {table['leaves_out']}.", ""]
+    return "\n".join(lines)

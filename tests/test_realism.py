@@ -1,0 +1,47 @@
+"""Realism tables: the committed table (rendered on the Data page) is the current one, and every
+sample figure is within its stated tolerance of the real figure (DESIGN.md, the data contract)."""
+
+from __future__ import annotations
+
+import pytest
+
+from data_fetchers import realism
+
+COMMITTED = realism.load()
+
+
+@pytest.mark.parametrize("name", sorted(realism.REALISM))
+def test_every_sample_figure_agrees_with_the_real_one(name):
+    table = COMMITTED.get(name)
+    assert table, f"no committed realism table for {name}: run python -m data_fetchers realism {name}"
+    spec = realism.REALISM[name]
+    assert [row["quantity"] for row in table["rows"]] == [f.name for f in spec.figures]
+    for row, figure in zip(table["rows"], spec.figures):
+        assert figure.agrees(row["sample"], row["real"]), (
+            f"{name}: {row['quantity']} is {row['sample']} in the sample and {row['real']} in real data "
+            f"(tolerance {figure.describe_tolerance()})")
+
+
+@pytest.mark.parametrize("name", sorted(realism.REALISM))
+def test_the_committed_table_is_the_current_sample(name, shared_data):
+    """Measured again now, on the sample the book generates and on the real files: the same figures
+    (so a change of the generator cannot leave a stale table on the Data page)."""
+    fresh = realism.measure(name, shared_data)
+    for new, old in zip(fresh["rows"], COMMITTED[name]["rows"]):
+        assert new["sample"] == pytest.approx(old["sample"], rel=1e-4, abs=1e-6), new["quantity"]
+        assert new["real"] == pytest.approx(old["real"], rel=1e-4, abs=1e-6), new["quantity"]
+
+
+def test_figures_that_disagree_are_reported():
+    figure = realism.Figure("x", 0.1, relative=True)
+    assert figure.agrees(1.05, 1.0) and not figure.agrees(1.2, 1.0)
+    absolute = realism.Figure("y", 0.02)
+    assert absolute.agrees(0.15, 0.14) and not absolute.agrees(0.17, 0.14)
+
+
+def test_the_data_page_renders_every_table():
+    text = realism.realism_markdown()
+    for name, table in COMMITTED.items():
+        assert f"### `{name}`" in text and table["leaves_out"] in text
+        for row in table["rows"]:
+            assert row["quantity"] in text and "|" not in row["quantity"]  # a | would split the Markdown table
