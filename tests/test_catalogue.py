@@ -68,6 +68,7 @@ def _one(**changes):
     ({"hep_data": "maybe"}, "'hep_data' is 'maybe'; use yes, no or unknown"),
     ({"language": "English"}, "'language' must be a list of two-letter codes"),
     ({"homepage": "x"}, "field 'homepage' is not part of the schema"),
+    ({"description": "  "}, "'description' must be a non-empty text (write 'unknown' if it is not known)"),
 ])
 def test_a_bad_entry_gets_a_precise_friendly_error(changes, message):
     with pytest.raises(schema.CatalogueError) as info:
@@ -99,6 +100,8 @@ def test_rendered_page_has_every_entry_with_filters(entries):
     for f in ("filter-search", "filter-topic", "filter-kind", "filter-level", "filter-hep"):
         assert f'id="{f}"' in page
     assert "not checked yet" in page
+    hep = sum(e["hep_data"] == "yes" for e in entries)
+    assert 0 < hep < len(entries) and page.count("hepml-badge hep") == hep  # the HEP-data badge, only on HEP data
 
 
 # ------------------------------------------------------------------ link checker
@@ -125,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200)
         elif name == "moved":
             self._reply(301, "/ok")
+        elif name == "moved-308":
+            self._reply(308, "/ok")
         elif name == "temporary":
             self._reply(302, "/ok")
         elif name == "no-head":
@@ -268,3 +273,8 @@ def test_offline_means_every_link_unreachable():
     assert not links.looks_offline([unreachable, links.LinkResult("https://b", "ok")])
     assert not links.looks_offline([unreachable, links.LinkResult("https://b", "timeout")])
     assert not links.looks_offline([])
+
+
+def test_a_308_redirect_is_a_move_too(server):
+    result = links.check_url(f"{server}/moved-308", timeout=1, retries=0)
+    assert result.status == "moved" and result.final_url == f"{server}/ok"

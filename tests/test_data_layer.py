@@ -67,7 +67,9 @@ def test_data_page_markdown_comes_from_the_registry():
     text = data_fetchers.registry_markdown()
     for ds in registry.DATASETS.values():
         assert ds.name in text and ds.record_url in text and ds.citation in text
+        assert not ds.notes or f"- **Notes:** {ds.notes}" in text
         assert samples.get_recipe(ds).doc.strip().splitlines()[0] in text
+    assert "| unknown |" in text  # a dataset whose size is not published (TrackML's parts)
 
 
 # ------------------------------------------------------------------ sample framework
@@ -102,6 +104,14 @@ def test_sample_generated_once_and_cached(caches, fake_recipes):
     assert (first / "fake.txt").read_text() == "10 7\n"
     assert samples.ensure_sample(ds, quiet=True) == first
     assert len(list(first.parent.glob("calls-*"))) == 1
+
+
+def test_generation_says_what_it_does_unless_quiet(caches, fake_recipes, capsys):
+    samples.ensure_sample(_fake_dataset("fake_ok"), n_events=3, quiet=True)
+    assert capsys.readouterr().out == ""
+    samples.ensure_sample(_fake_dataset("fake_ok"), n_events=4)
+    out = capsys.readouterr().out
+    assert "Generating the fake sample once (4 events, seed 7" in out and "... done in" in out
 
 
 def test_failed_generation_leaves_nothing(caches, fake_recipes):

@@ -116,6 +116,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(GOOD[i:i + len(GOOD) // 5])
                 self.wfile.flush()
                 time.sleep(0.3)
+        elif name == "loop.bin":  # a redirect loop: an error none of the usual descriptions covers
+            self.send_response(302)
+            self.send_header("Location", "/loop.bin")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif name == "mirror/test-dataset/good.bin":  # a school mirror's layout: <mirror>/<dataset>/<file>
             self._send(GOOD)
         elif name == "stale-mirror/test-dataset/good.bin":  # a mirror holding a changed file
@@ -414,7 +419,7 @@ def test_a_mirror_that_is_not_a_url_is_explained(server, caches, monkeypatch):
         fetch(make_dataset(f"{server}/good.bin"))
 
 
-def test_mirror_command_lays_out_verified_cache_files(server, caches, monkeypatch, tmp_path):
+def test_mirror_command_lays_out_verified_cache_files(server, caches, monkeypatch, tmp_path, capsys):
     from data_fetchers.__main__ import main as cli
 
     ds = make_dataset(f"{server}/good.bin")
@@ -422,8 +427,10 @@ def test_mirror_command_lays_out_verified_cache_files(server, caches, monkeypatc
     fetch(ds)
     out = tmp_path / "mirror-dir"
     assert cli(["mirror", str(out), ds.name]) == 0
+    assert "1 file(s) in the mirror" in capsys.readouterr().out
     served = out / "test-dataset" / "good.bin"
     assert served.read_bytes() == GOOD and served.stat().st_mode & 0o777 == 0o644
+    assert served.parent.stat().st_mode & 0o777 == 0o755  # a web server can enter it
     # a corrupted cache file is refused, never copied to the students
     (caches[0] / "test-dataset" / "full" / "good.bin").write_bytes(GOOD[::-1])
     served.unlink()
@@ -580,3 +587,58 @@ def test_a_malicious_archive_is_refused_and_leaves_nothing(server, caches, monke
     assert "Could not unpack" in str(info.value)
     assert [p.name for p in cached_files(*caches)] == [rf.filename]  # only the verified download
     assert not any(p.name.endswith(".unpacked") or "-tmp-" in p.name for p in caches[0].rglob("*"))
+
+
+def test_an_unexpected_download_error_is_still_one_sentence(server, caches):
+    with pytest.raises(DownloadError, match=r"TooManyRedirects while downloading .*loop.bin") as info:
+        fetch(make_dataset(f"{server}/loop.bin"))
+    assert_one_sentence_naming_sample_mode(info.value)
+
+
+def test_a_file_that_appears_while_waiting_for_the_lock_is_verified(server, caches, monkeypatch):
+    """Another process may finish the download while this one waits: its file is checked too."""
+    ds = make_dataset(f"{server}/good.bin")
+    target = caches[0] / "test-dataset" / "full" / "good.bin"
+
+    class OtherProcessWritesFirst:
+        def __init__(self, path):
+            pass
+
+        def __enter__(self):
+            target.write_bytes(GOOD[::-1])  # what the other process left: not the registry's file
+
+        def __exit__(self, *exc):
+            return False
+    monkeypatch.setattr(fetch_module, "FileLock", OtherProcessWritesFirst)
+    with pytest.raises(ChecksumMismatchError):
+        fetch(ds)
+    assert HITS["good.bin"] == 0
+
+
+def test_an_archive_already_unpacked_in_a_read_only_shared_cache_is_used(server, caches, monkeypatch):
+    shared, user = caches
+    (shared / "test-dataset" / "full" / "archive.tar.unpacked" / "files").mkdir(parents=True)
+    (shared / "test-dataset" / "full" / "archive.tar").write_bytes(TAR)
+    for name in ("a.root", "b.root"):
+        (shared / "test-dataset" / "full" / "archive.tar.unpacked" / "files" / name).write_bytes(b"X")
+    monkeypatch.setattr(cache, "is_writable", lambda d: not str(d).startswith(str(shared)))
+    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
+    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    files = data_fetchers.get(ds.name, "full", quiet=True)
+    assert files["a.root"].is_relative_to(shared) and not (user / "test-dataset").exists()
+
+
+def test_a_converter_failing_before_writing_gives_the_books_error(server, caches, monkeypatch):
+    from data_fetchers.samples import atlas_higgsml
+
+    def fails_at_once(src, dst):
+        raise ValueError("not the challenge's CSV")
+    monkeypatch.setattr(atlas_higgsml, "csv_to_root", fails_at_once)
+    base = make_dataset(f"{server}/good.bin")
+    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    with pytest.raises(data_fetchers.DataError, match="not the challenge's CSV"):
+        data_fetchers.get(ds.name, "full", quiet=True)
