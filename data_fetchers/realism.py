@@ -56,7 +56,8 @@ class Realism:
 _BARREL = [(8, 2), (8, 4), (8, 6), (8, 8), (13, 2), (13, 4), (13, 6), (13, 8), (17, 2), (17, 4)]
 _BARREL_RADII = np.array([32, 72, 116, 172, 260, 360, 500, 660, 820, 1020.0])
 _VOLUMES = (7, 8, 9, 12, 13, 14, 16, 17, 18)
-EDGE_CUTS = {"lesson (0.002 rad/mm, 300 mm)": (0.002, 300.0), "HEP.TrkX (0.0006 rad/mm, 200 mm)": (0.0006, 200.0)}
+EDGE_CUTS = {"lesson's and HEP.TrkX's (0.0006 rad/mm, 200 mm)": (0.0006, 200.0),
+             "loosest scanned (0.002 rad/mm, 300 mm)": (0.002, 300.0)}
 
 
 def true_edge_efficiency(truth: pd.DataFrame, particles: pd.DataFrame, phi_slope_max: float, z0_max: float,
@@ -100,6 +101,8 @@ def _hit_figures(hits: pd.DataFrame, cells: pd.DataFrame, n_noise: int) -> dict[
     share = hits.volume_id.value_counts(normalize=True)
     figures = {f"share of hits in volume {v}": float(share.get(v, 0.0)) for v in _VOLUMES}
     figures["noise hits, share"] = n_noise / len(hits)
+    r = np.hypot(hits.x, hits.y)
+    figures["hits inside the detector (r < 1030 mm, abs(z) < 3000 mm), share"] = float(((r < 1030) & (hits.z.abs() < 3000)).mean())
     per_hit = cells.groupby("hit_id").size().reindex(hits.hit_id).to_numpy()
     for volume, name in ((8, "pixel"), (13, "short-strip")):
         figures[f"cells per hit, {name} barrel"] = float(per_hit[hits.volume_id.to_numpy() == volume].mean())
@@ -137,6 +140,7 @@ def _trackml_real(shared: Path) -> dict[str, float]:
 TRACKML = Realism(
     figures=[Figure(f"share of hits in volume {v}", 0.02) for v in _VOLUMES] + [
         Figure("noise hits, share", 0.02),
+        Figure("hits inside the detector (r < 1030 mm, abs(z) < 3000 mm), share", 0.0, fmt="{:.4f}"),
         Figure("hits per particle (particles with ≥ 4 hits)", 0.6, fmt="{:.2f}"),
         Figure("pT 25th percentile, particles with ≥ 4 hits [GeV]", 0.15, relative=True),
         Figure("pT 50th percentile, particles with ≥ 4 hits [GeV]", 0.10, relative=True),

@@ -292,12 +292,15 @@ def _cells(detector: Detector, modules: np.ndarray, u: np.ndarray, v: np.ndarray
     half_u, hv = m.module_maxhu.to_numpy()[modules], m.module_hv.to_numpy()[modules]
     depth = np.linspace(-0.5, 0.5, 25)
     spread = rng.normal(0, DIFFUSION_MM, (2, len(u), len(depth)))  # charge drifting to neighbours
-    cu = np.floor((u[:, None] + (slope_u * thickness)[:, None] * depth + spread[0] + half_u[:, None])
-                  / pu[:, None]).astype(np.int64)
-    cv = np.floor((v[:, None] + (slope_v * thickness)[:, None] * depth + spread[1] + hv[:, None])
-                  / pv[:, None]).astype(np.int64)
+    # cell indices, kept on the sensor (a path leaving it at an edge fires the edge cell)
+    n_u = np.floor(2 * half_u / pu).astype(np.int64)
+    n_v = np.floor(2 * hv / pv).astype(np.int64)
+    cu = np.clip(np.floor((u[:, None] + (slope_u * thickness)[:, None] * depth + spread[0] + half_u[:, None])
+                          / pu[:, None]).astype(np.int64), 0, (n_u - 1)[:, None])
+    cv = np.clip(np.floor((v[:, None] + (slope_v * thickness)[:, None] * depth + spread[1] + hv[:, None])
+                          / pv[:, None]).astype(np.int64), 0, (n_v - 1)[:, None])
     # unique cells per hit, with the number of depth samples (the charge share) in each
-    code = np.sort(cu * 1_000_000 + cv, axis=1)
+    code = np.sort(cu * 1_000_000 + cv, axis=1)  # cv < 1,000,000: at most 72 mm / 0.056 mm cells
     first = np.ones_like(code, bool)
     first[:, 1:] = code[:, 1:] != code[:, :-1]
     starts = np.flatnonzero(first.ravel())
@@ -450,7 +453,7 @@ def generate(directory: Path, n_events: int, seed: int, pileup: int = PILEUP, pr
 
 RECIPE = SampleRecipe(
     dataset="trackml-2018",
-    version=1,
+    version=2,
     seed=2018,
     n_events=30,
     summary=f"Pythia 8 ttbar + {PILEUP} pile-up collisions per event through the TrackML detector "
