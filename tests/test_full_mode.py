@@ -45,6 +45,7 @@ TUTORIAL_FILES = {"qcd.root": "qcd.root", "single_top.root": "single_top.root", 
 # (../shared/data/atlas-higgsml-2014 README): the 10,000 real rows are re-split in these proportions.
 KAGGLE_PARTS = {"t": 250_000, "b": 100_000, "v": 450_000, "u": 18_238}
 KAGGLE_TOTALS = {"s": 691.99, "b": 410_999.85}
+TRACKML_BARREL_RADII = np.array([32, 72, 116, 172, 260, 360, 500, 660, 820, 1020.0])
 HITS: Counter = Counter()
 
 
@@ -56,7 +57,7 @@ def resplit_higgsml(rows: pd.DataFrame, seed: int = 2014) -> pd.DataFrame:
     """The first 10,000 rows are all KaggleSet 't': give them the real file's t/b/v/u parts and
     renormalise KaggleWeight per part and label to the full file's totals, as the real file has."""
     rows = rows.copy()
-    order = np.random.default_rng(seed).permutation(len(rows))
+    order = np.argsort(np.random.default_rng(seed).random(len(rows)))  # a random order of the rows
     bounds = np.cumsum([0] + list(KAGGLE_PARTS.values())) / sum(KAGGLE_PARTS.values()) * len(rows)
     parts = np.empty(len(rows), dtype=object)
     for letter, lo, hi in zip(KAGGLE_PARTS, bounds[:-1].round().astype(int), bounds[1:].round().astype(int)):
@@ -96,6 +97,29 @@ def real_files(shared_data, tmp_path_factory) -> dict[str, Path]:
     with gzip.open(csv_gz, "wt") as fh:
         resplit_higgsml(rows).to_csv(fh, index=False)
     files["atlas-higgsml-2014"] = csv_gz
+
+    # TrackML: the real throughput-phase event 21000 (hits, cells, particles), and accuracy-phase
+    # event 1000, whose barrel truth and particles are real but whose hits file the shared data
+    # lacks: it is rebuilt from the truth's true positions (barrel layers by radius).
+    from hepml.trackml import hit_weights
+    d = shared_data / "trackml"
+    truth = pd.read_csv(d / "event000001000-truth-barrel-partial.csv.gz")
+    particles = pd.read_csv(d / "event000001000-particles.csv.gz")
+    radius = np.hypot(truth.tx, truth.ty).to_numpy()
+    layer = np.argmin(np.abs(radius[:, None] - TRACKML_BARREL_RADII), axis=1)
+    hits = pd.DataFrame({"hit_id": truth.hit_id, "x": truth.tx, "y": truth.ty, "z": truth.tz,
+                         "volume_id": np.array([8] * 4 + [13] * 4 + [17] * 2)[layer],
+                         "layer_id": np.array([2, 4, 6, 8, 2, 4, 6, 8, 2, 4])[layer], "module_id": 1})
+    truth["weight"] = hit_weights(truth, particles, phase=1)
+    tar_path = out / "training_part01.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for part in ("hits", "cells", "particles"):
+            tar.add(d / f"event000021000-{part}.csv.gz", arcname=f"training_part01/event000021000-{part}.csv.gz")
+        for part, table in (("hits", hits), ("particles", particles), ("truth", truth)):
+            member = out / f"event000001000-{part}.csv"
+            table.to_csv(member, index=False)
+            tar.add(member, arcname=f"training_part01/event000001000-{part}.csv")
+    files["trackml-2018"] = tar_path
     return files
 
 
@@ -212,3 +236,24 @@ def test_lesson_1_2_runs_whole_in_full_mode_on_real_rows(student, real_files):
     assert "Self-check passed" in text, text[-2000:]
     check = next(line for line in text.splitlines() if "Self-check passed" in line)
     print(f"lesson 1.2 in full mode on 10,000 real rows: {run.wall_s:.0f} s, memory cap: {run.cap_note}; {check}")
+
+
+def test_trackml_full_mode_reads_the_archive_in_place_with_the_lessons_code(student):
+    from lesson_code import GNN_LESSON, lesson_namespace
+
+    files = data_fetchers.get("trackml-2018", "full", quiet=True)
+    archive = files["events"]
+    assert archive.name == "training_part01.tar" and HITS["trackml-2018/training_part01.tar"] == 1
+    assert not list(archive.parent.glob("*.unpacked"))  # read in place: 11 GB are not unpacked twice
+    ns, _ = lesson_namespace(GNN_LESSON)
+    trackml = ns["trackml"]
+    assert trackml.event_ids(archive) == [1000, 21000]
+    real = trackml.read_event(archive, 21000, parts=("hits", "particles"))
+    assert len(real["hits"]) == 125_576 and "particle_type" in real["particles"]
+    # the lesson's selection and graph on real truth (200 pile-up collisions)
+    hits = ns["select_hits"](trackml.read_event(archive, 1000))
+    src, dst, is_true = ns["build_graph"](hits)
+    efficiency = is_true.sum() / ns["n_true_edges"](hits)
+    print(f"real event 1000, barrel, pT > 1 GeV: {len(hits):,} hits, {len(src):,} edges, "
+          f"edge efficiency {efficiency:.4f}, purity {is_true.mean():.3f}")
+    assert len(hits) > 3_000 and efficiency > 0.99 and 0.02 < is_true.mean() < 0.5

@@ -45,3 +45,9 @@ def test_the_data_page_renders_every_table():
         assert f"### `{name}`" in text and table["leaves_out"] in text
         for row in table["rows"]:
             assert row["quantity"] in text and "|" not in row["quantity"]  # a | would split the Markdown table
+
+
+def test_every_new_chapter_dataset_has_a_realism_table():
+    from data_fetchers import DATASETS
+    assert "trackml-2018" in realism.REALISM  # chapter 3: a new chapter ships with its realism table
+    assert set(realism.REALISM) <= set(DATASETS)

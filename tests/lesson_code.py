@@ -1,0 +1,39 @@
+"""The lessons' own code, taken from the notebooks (never copied), for tests that run it on
+other inputs: real files, small samples, broken variants."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+GNN_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "01-gnn-tracking.ipynb"
+
+
+def lesson_namespace(path: Path, **parameters) -> tuple[dict, str]:
+    """The lesson's setup and parameters cells (``parameters`` overriding the latter), then from
+    the later cells only its imports, constants, functions and classes (no top-level
+    computation); and the source of its self-check cell."""
+    nb = nbformat.read(path, as_version=4)
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    namespace: dict = {}
+    setup_done = False
+    for cell in nb.cells:
+        if cell.cell_type != "code" or {"solution", "self-check"} & set(cell.metadata.get("tags", [])):
+            continue
+        tree = ast.parse(cell.source)
+        if not setup_done:  # the setup and parameters cells run whole
+            body = tree.body
+            setup_done = "parameters" in cell.metadata.get("tags", [])
+        else:  # definitions, and constants written in capitals (BARREL_LAYERS, ...)
+            body = [n for n in tree.body if isinstance(n, keep) or (
+                isinstance(n, ast.Assign) and all(isinstance(name, ast.Name) and name.id.isupper() for t in n.targets
+                                                  for name in (t.elts if isinstance(t, ast.Tuple) else [t]))
+                and not any(isinstance(x, ast.Call) for x in ast.walk(n.value)))]
+        exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
+        if "parameters" in cell.metadata.get("tags", []):
+            namespace.update(parameters)
+    check = next(c.source for c in nb.cells if "self-check" in c.metadata.get("tags", []))
+    return namespace, check
