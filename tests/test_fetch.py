@@ -184,6 +184,27 @@ def make_dataset(url: str, sha256: str | None = GOOD_SHA256, name="test-dataset"
     )
 
 
+def register_archive(monkeypatch, server, name="archive.tar", body=TAR, members=("a.root", "b.root")) -> registry.Dataset:
+    """A registry entry for a tar archive served as ``name``, unpacked to ``members``."""
+    base = make_dataset(f"{server}/{name}")
+    rf = registry.RemoteFile(name, (f"{server}/{name}",), sha256=hashlib.sha256(body).hexdigest(),
+                             size_bytes=len(body), unpack=True)
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": members})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    return ds
+
+
+def register_converted(monkeypatch, server, converter) -> registry.Dataset:
+    """A registry entry whose download good.bin is converted (by ``converter``) to good.root."""
+    from data_fetchers.samples import atlas_higgsml
+    monkeypatch.setattr(atlas_higgsml, "csv_to_root", converter)
+    base = make_dataset(f"{server}/good.bin")
+    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
+    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    return ds
+
+
 def cached_files(*roots: Path) -> list[Path]:
     """Everything in the caches except lock files (harmless and reused) and verification stamps."""
     return [p for root in roots if root.exists() for p in root.rglob("*")
@@ -323,10 +344,7 @@ def test_full_mode_through_the_public_api(server, caches, monkeypatch):
 
 
 def test_archive_is_verified_unpacked_once_and_members_found(server, caches, monkeypatch):
-    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
-    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_archive(monkeypatch, server)
     files = data_fetchers.get(ds.name, "full", quiet=True)
     assert files["a.root"].read_bytes() == b"A" * 100 and files["b.root"].read_bytes() == b"B" * 100
     assert data_fetchers.get(ds.name, "full", quiet=True).files == files.files
@@ -344,12 +362,7 @@ def test_download_is_converted_once_to_the_sample_format(server, caches, monkeyp
         calls.append(src)
         dst.write_bytes(src.read_bytes()[:10])
 
-    from data_fetchers.samples import atlas_higgsml
-    monkeypatch.setattr(atlas_higgsml, "csv_to_root", fake_converter)
-    base = make_dataset(f"{server}/good.bin")
-    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_converted(monkeypatch, server, fake_converter)
     path = data_fetchers.get(ds.name, "full", quiet=True).path
     assert path.name == "good.root" and path.read_bytes() == GOOD[:10]
     assert data_fetchers.get(ds.name, "full", quiet=True).path == path
@@ -357,16 +370,10 @@ def test_download_is_converted_once_to_the_sample_format(server, caches, monkeyp
 
 
 def test_failed_conversion_leaves_nothing(server, caches, monkeypatch):
-    from data_fetchers.samples import atlas_higgsml
-
     def broken(src, dst):
         dst.write_bytes(b"half")
         raise ValueError("lacks the columns ['Weight']")
-    monkeypatch.setattr(atlas_higgsml, "csv_to_root", broken)
-    base = make_dataset(f"{server}/good.bin")
-    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_converted(monkeypatch, server, broken)
     with pytest.raises(data_fetchers.DataError, match="nothing was kept") as info:
         data_fetchers.get(ds.name, "full", quiet=True)
     assert "sample mode" in str(info.value)
@@ -378,10 +385,7 @@ def test_archive_in_a_read_only_shared_cache_is_unpacked_into_the_user_cache(ser
     (shared / "test-dataset" / "full").mkdir(parents=True)
     (shared / "test-dataset" / "full" / "archive.tar").write_bytes(TAR)
     monkeypatch.setattr(cache, "is_writable", lambda d: not str(d).startswith(str(shared)))
-    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
-    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_archive(monkeypatch, server)
     files = data_fetchers.get(ds.name, "full", quiet=True)
     assert HITS["archive.tar"] == 0  # the shared copy was used
     assert files["a.root"].is_relative_to(user / "test-dataset" / "full" / "archive.tar.unpacked")
@@ -571,12 +575,8 @@ def test_every_registered_file_has_a_size_bound():
 
 @pytest.mark.parametrize("kind", EVIL_KINDS)
 def test_a_malicious_archive_is_refused_and_leaves_nothing(server, caches, monkeypatch, tmp_path, kind):
-    body = EVIL[kind]
-    rf = registry.RemoteFile(f"evil-{kind}.tar", (f"{server}/evil-{kind}.tar",), sha256=hashlib.sha256(body).hexdigest(),
-                             size_bytes=len(body), unpack=True)
-    base = make_dataset(f"{server}/evil-{kind}.tar")
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_archive(monkeypatch, server, name=f"evil-{kind}.tar", body=EVIL[kind])
+    rf = ds.files[0]
     with pytest.raises(data_fetchers.DataError) as info:
         data_fetchers.get(ds.name, "full", quiet=True)
     assert_one_sentence_naming_sample_mode(info.value)
@@ -622,23 +622,14 @@ def test_an_archive_already_unpacked_in_a_read_only_shared_cache_is_used(server,
     for name in ("a.root", "b.root"):
         (shared / "test-dataset" / "full" / "archive.tar.unpacked" / "files" / name).write_bytes(b"X")
     monkeypatch.setattr(cache, "is_writable", lambda d: not str(d).startswith(str(shared)))
-    base = make_dataset(f"{server}/archive.tar", sha256=hashlib.sha256(TAR).hexdigest())
-    rf = registry.RemoteFile("archive.tar", (f"{server}/archive.tar",), sha256=base.files[0].sha256, unpack=True)
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("a.root", "b.root")})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_archive(monkeypatch, server)
     files = data_fetchers.get(ds.name, "full", quiet=True)
     assert files["a.root"].is_relative_to(shared) and not (user / "test-dataset").exists()
 
 
 def test_a_converter_failing_before_writing_gives_the_books_error(server, caches, monkeypatch):
-    from data_fetchers.samples import atlas_higgsml
-
     def fails_at_once(src, dst):
         raise ValueError("not the challenge's CSV")
-    monkeypatch.setattr(atlas_higgsml, "csv_to_root", fails_at_once)
-    base = make_dataset(f"{server}/good.bin")
-    rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")
-    ds = registry.Dataset(**{**base.__dict__, "files": (rf,), "members": ("good.root",)})
-    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    ds = register_converted(monkeypatch, server, fails_at_once)
     with pytest.raises(data_fetchers.DataError, match="not the challenge's CSV"):
         data_fetchers.get(ds.name, "full", quiet=True)
