@@ -43,11 +43,10 @@ def lay_out_mirror(directory: Path, names: list[str] | None = None) -> MirrorRep
             verify_cached(source, rf)  # a corrupted cache file must not reach fifty students
             target = directory / dataset.name / rf.filename
             if not (target.exists() and target.stat().st_size == source.stat().st_size):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.parent.chmod(0o755)
+                cache.make_dirs(target.parent)  # directories a web server can enter, whatever the umask
                 tmp = target.with_name(f".{target.name}.tmp")
                 shutil.copyfile(source, tmp)  # a copy, not a link: the cache keeps its own permissions
-                tmp.chmod(0o644)
+                tmp.chmod(cache.SHARED_FILE_MODE)
                 tmp.rename(target)
             copied.append(target)
     return MirrorReport(copied, missing)

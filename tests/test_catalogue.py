@@ -130,6 +130,8 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(301, "/ok")
         elif name == "moved-308":
             self._reply(308, "/ok")
+        elif name == "no-head-moved":  # refuses HEAD, and GET answers with a permanent redirect
+            self._reply(405) if self.command == "HEAD" else self._reply(301, "/ok")
         elif name == "temporary":
             self._reply(302, "/ok")
         elif name == "no-head":
@@ -278,3 +280,20 @@ def test_offline_means_every_link_unreachable():
 def test_a_308_redirect_is_a_move_too(server):
     result = links.check_url(f"{server}/moved-308", timeout=1, retries=0)
     assert result.status == "moved" and result.final_url == f"{server}/ok"
+
+
+def test_a_get_fallback_follows_redirects(server):
+    result = links.check_url(f"{server}/no-head-moved", timeout=1, retries=0)
+    assert result.status == "moved" and result.final_url == f"{server}/ok"
+
+
+@pytest.mark.parametrize("entry, message", [("just a title", "is a str, not a mapping"),
+                                            (None, "is a NoneType, not a mapping")])
+def test_an_entry_that_is_not_a_mapping_is_explained(entry, message):
+    with pytest.raises(schema.CatalogueError, match=message):
+        schema.validate([_one(), entry])
+
+
+def test_a_url_that_is_not_text_is_explained():
+    with pytest.raises(schema.CatalogueError, match="'url' must be a full http"):
+        schema.validate([_one(url=42)])

@@ -70,6 +70,18 @@ def test_data_page_markdown_comes_from_the_registry():
         assert not ds.notes or f"- **Notes:** {ds.notes}" in text
         assert samples.get_recipe(ds).doc.strip().splitlines()[0] in text
     assert "| unknown |" in text  # a dataset whose size is not published (TrackML's parts)
+    assert "adler32 `1fa61aca` |" in text  # a short checksum is shown whole, a long one shortened
+
+
+def test_sizes_and_files_of_the_registry():
+    from data_fetchers.registry import _human_size
+    assert [_human_size(n) for n in (None, 512, 33_730_560, 2_244_449_133)] == ["unknown", "512 B", "33.7 MB", "2.2 GB"]
+    top = registry.DATASETS["top-tagging-2019"]
+    assert top.file("val.h5").filename == "val.h5"
+    with pytest.raises(UnknownDatasetError, match="has no file 'train.csv'"):
+        top.file("train.csv")
+    with pytest.raises(ValueError, match="has several files"):
+        top.file()
 
 
 # ------------------------------------------------------------------ sample framework

@@ -633,3 +633,32 @@ def test_a_converter_failing_before_writing_gives_the_books_error(server, caches
     ds = register_converted(monkeypatch, server, fails_at_once)
     with pytest.raises(data_fetchers.DataError, match="not the challenge's CSV"):
         data_fetchers.get(ds.name, "full", quiet=True)
+
+
+def test_a_verified_cached_file_is_not_hashed_again_by_the_next_kernel(server, caches, monkeypatch):
+    ds = make_dataset(f"{server}/good.bin")
+    target = caches[0] / "test-dataset" / "full" / "good.bin"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(GOOD)  # a file someone put in the cache: hashed once, then stamped
+    calls = []
+    real = fetch_module.file_checksum
+    monkeypatch.setattr(fetch_module, "file_checksum", lambda p, a: calls.append(p) or real(p, a))
+    assert fetch(ds) == target and len(calls) == 1
+    monkeypatch.setattr(fetch_module, "_verified", set())  # a new kernel
+    assert fetch(ds) == target and len(calls) == 1
+
+
+def test_the_mirror_is_readable_whatever_the_umask(server, caches, monkeypatch, tmp_path):
+    from data_fetchers.__main__ import main as cli
+
+    ds = make_dataset(f"{server}/good.bin")
+    monkeypatch.setitem(registry.DATASETS, ds.name, ds)
+    fetch(ds)
+    old = os.umask(0o077)
+    try:
+        assert cli(["mirror", str(tmp_path / "m"), ds.name]) == 0
+    finally:
+        os.umask(old)
+    for directory in (tmp_path / "m", tmp_path / "m" / "test-dataset"):
+        assert directory.stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "m" / "test-dataset" / "good.bin").stat().st_mode & 0o777 == 0o644

@@ -134,3 +134,22 @@ def test_unreadable_shared_content_gets_one_sentence_not_a_permission_error(hub)
     status, message = as_student(student_home, lambda: data_fetchers.get("cms-dimuon-2012", "sample", quiet=True))
     assert status == "DataError", (status, message)
     assert message.startswith("The data cache") and "chmod -R a+rX" in message and "\n" not in message
+
+
+def test_an_unreadable_unpacked_archive_gets_one_sentence(hub, monkeypatch):
+    shared, student_home = hub
+    body = b"x"
+    full = shared / "cms-hep-tutorial-2012" / "full"
+    unpacked = full / "HEPTutorial_0.tar.unpacked"
+    unpacked.mkdir(parents=True)
+    (full / "HEPTutorial_0.tar").write_bytes(body)
+    for path in (shared, shared / "cms-hep-tutorial-2012", full):
+        os.chmod(path, 0o755)
+    os.chmod(full / "HEPTutorial_0.tar", 0o644)
+    os.chmod(unpacked, 0o700)  # unpacked by an administrator with private permissions
+    ds = registry.DATASETS["cms-hep-tutorial-2012"]
+    monkeypatch.setitem(registry.DATASETS, ds.name, dataclasses.replace(
+        ds, files=(dataclasses.replace(ds.files[0], sha256=hashlib.sha256(body).hexdigest(), adler32=None,
+                                       size_bytes=len(body)),)))
+    status, message = as_student(student_home, lambda: data_fetchers.get(ds.name, "full", quiet=True))
+    assert status == "DataError" and "cannot read" in message and "chmod -R a+rX" in message
