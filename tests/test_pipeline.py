@@ -178,15 +178,3 @@ def test_without_root_the_cap_is_not_applied_and_says_why(monkeypatch):
     monkeypatch.setenv("HEPML_MEMORY_CAP_MB", "0")
     assert "off" in MemoryCap.create("probe")[1]
 
-
-def test_realism_command_measures_and_writes_the_table(monkeypatch, tmp_path, capsys):
-    from data_fetchers import realism
-    table = {"rows": [{"quantity": "q", "real": 1.0, "sample": 1.05, "tolerance": "± 0.1", "fmt": "{:.2f}",
-                       "agrees": True}], "real_source": "s", "leaves_out": "l"}
-    monkeypatch.setattr(realism, "measure", lambda name: table)
-    monkeypatch.setattr(realism, "REALISM_FILE", tmp_path / "realism.json")
-    monkeypatch.setattr(realism, "load", lambda path=None: {})
-    monkeypatch.setattr(realism, "write", lambda tables, path=tmp_path / "realism.json": (tmp_path / "realism.json").write_text(json.dumps(tables)))
-    assert cli(["realism", "trackml-2018"]) == 0
-    assert json.loads((tmp_path / "realism.json").read_text()) == {"trackml-2018": table}
-    assert "all within tolerance" in capsys.readouterr().out

@@ -3,6 +3,8 @@ sample figure is within its stated tolerance of the real figure (DESIGN.md, the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from data_fetchers import realism
@@ -51,3 +53,16 @@ def test_every_new_chapter_dataset_has_a_realism_table():
     from data_fetchers import DATASETS
     assert "trackml-2018" in realism.REALISM  # chapter 3: a new chapter ships with its realism table
     assert set(realism.REALISM) <= set(DATASETS)
+
+
+def test_realism_command_measures_and_writes_the_table(monkeypatch, tmp_path, capsys):
+    table = {"rows": [{"quantity": "q", "real": 1.0, "sample": 1.05, "tolerance": "± 0.1", "fmt": "{:.2f}",
+                       "agrees": True}], "real_source": "s", "leaves_out": "l"}
+    monkeypatch.setattr(realism, "measure", lambda name: table)
+    monkeypatch.setattr(realism, "REALISM_FILE", tmp_path / "realism.json")
+    monkeypatch.setattr(realism, "load", lambda path=None: {})
+    monkeypatch.setattr(realism, "write", lambda tables, path=tmp_path / "realism.json": (tmp_path / "realism.json").write_text(json.dumps(tables)))
+    from data_fetchers.__main__ import main as cli
+    assert cli(["realism", "trackml-2018"]) == 0
+    assert json.loads((tmp_path / "realism.json").read_text()) == {"trackml-2018": table}
+    assert "all within tolerance" in capsys.readouterr().out
