@@ -27,7 +27,6 @@ import secrets
 import socket
 import tarfile
 import threading
-import time
 import warnings
 import zlib
 from contextlib import contextmanager
@@ -95,7 +94,10 @@ def _stamp_key() -> bytes:
         return path.read_bytes()
     except OSError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another kernel created it meanwhile
+            return path.read_bytes()
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
         return path.read_bytes()

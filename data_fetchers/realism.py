@@ -53,8 +53,6 @@ class Realism:
 
 # ---------------------------------------------------------------------------------------
 # TrackML
-_BARREL = [(8, 2), (8, 4), (8, 6), (8, 8), (13, 2), (13, 4), (13, 6), (13, 8), (17, 2), (17, 4)]
-_BARREL_RADII = np.array([32, 72, 116, 172, 260, 360, 500, 660, 820, 1020.0])
 _VOLUMES = (7, 8, 9, 12, 13, 14, 16, 17, 18)
 EDGE_CUTS = {"lesson's and HEP.TrkX's (0.0006 rad/mm, 200 mm)": (0.0006, 200.0),
              "loosest scanned (0.002 rad/mm, 300 mm)": (0.002, 300.0)}
@@ -66,9 +64,12 @@ def true_edge_efficiency(truth: pd.DataFrame, particles: pd.DataFrame, phi_slope
     at the true hit positions, one hit per particle and layer) that pass graph cuts."""
     t = truth[truth.particle_id != 0]
     pt = pd.Series(np.hypot(particles.px, particles.py).to_numpy(), index=particles.particle_id.to_numpy())
+    from .samples.trackml_geometry import barrel_radii
+
+    radii = barrel_radii()
     r = np.hypot(t.tx, t.ty).to_numpy()
-    layer = np.argmin(np.abs(r[:, None] - _BARREL_RADII), axis=1)
-    on_layer = np.abs(r - _BARREL_RADII[layer]) < 20
+    layer = np.argmin(np.abs(r[:, None] - radii), axis=1)
+    on_layer = np.abs(r - radii[layer]) < 20
     t = pd.DataFrame({"particle_id": t.particle_id.to_numpy(), "r": r, "phi": np.arctan2(t.ty, t.tx).to_numpy(),
                       "z": t.tz.to_numpy(), "layer": layer, "pt": pt.reindex(t.particle_id).to_numpy()})
     t = t[on_layer & (t.pt > pt_min)].sort_values("r").drop_duplicates(["particle_id", "layer"])

@@ -287,7 +287,6 @@ def test_tutorial_sample_has_the_real_file_schema(small_tutorial, shared_data):
 
 
 # ------------------------------------------------------------------ the HiggsML generator
-from data_fetchers.samples import atlas_higgsml  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import gzip
 import hashlib
-import io
 import tarfile
 import threading
 from collections import Counter
@@ -45,7 +44,6 @@ TUTORIAL_FILES = {"qcd.root": "qcd.root", "single_top.root": "single_top.root", 
 # (../shared/data/atlas-higgsml-2014 README): the 10,000 real rows are re-split in these proportions.
 KAGGLE_PARTS = {"t": 250_000, "b": 100_000, "v": 450_000, "u": 18_238}
 KAGGLE_TOTALS = {"s": 691.99, "b": 410_999.85}
-TRACKML_BARREL_RADII = np.array([32, 72, 116, 172, 260, 360, 500, 660, 820, 1020.0])
 HITS: Counter = Counter()
 
 
@@ -106,7 +104,8 @@ def real_files(shared_data, tmp_path_factory) -> dict[str, Path]:
     truth = pd.read_csv(d / "event000001000-truth-barrel-partial.csv.gz")
     particles = pd.read_csv(d / "event000001000-particles.csv.gz")
     radius = np.hypot(truth.tx, truth.ty).to_numpy()
-    layer = np.argmin(np.abs(radius[:, None] - TRACKML_BARREL_RADII), axis=1)
+    from data_fetchers.samples.trackml_geometry import barrel_radii
+    layer = np.argmin(np.abs(radius[:, None] - barrel_radii()), axis=1)
     hits = pd.DataFrame({"hit_id": truth.hit_id, "x": truth.tx, "y": truth.ty, "z": truth.tz,
                          "volume_id": np.array([8] * 4 + [13] * 4 + [17] * 2)[layer],
                          "layer_id": np.array([2, 4, 6, 8, 2, 4, 6, 8, 2, 4])[layer], "module_id": 1})

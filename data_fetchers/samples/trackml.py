@@ -117,6 +117,11 @@ class Detector:
             layers = [L for L in self.layers if L["barrel"] == barrel]
             setattr(self, kind, {"layers": layers, "position": np.array([L["position"] for L in layers])})
 
+    def half_width(self, modules: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Half-width in u of trapezoidal modules at local v (minhu at v = -hv, maxhu at v = +hv)."""
+        hv = self.hv[modules]
+        return self.minhu[modules] + (self.maxhu[modules] - self.minhu[modules]) * (v + hv) / (2 * hv)
+
     def hits_on_layer(self, layer: dict, points: np.ndarray, directions: np.ndarray):
         """The modules a particle crossing ``layer`` at ``points`` (direction ``directions``)
         passes through: (row of the crossing, module index, true position, local u, v)."""
@@ -132,9 +137,7 @@ class Detector:
         q = p + t[:, None] * d
         u = np.einsum("ij,ij->i", q - c, self.e_u[modules])
         v = np.einsum("ij,ij->i", q - c, self.e_v[modules])
-        hv = self.hv[modules]
-        half_u = self.minhu[modules] + (self.maxhu[modules] - self.minhu[modules]) * (v + hv) / (2 * hv)
-        inside = np.isfinite(t) & (np.abs(t) < 30) & (np.abs(v) <= hv) & (np.abs(u) <= half_u)
+        inside = np.isfinite(t) & (np.abs(t) < 30) & (np.abs(v) <= self.hv[modules]) & (np.abs(u) <= self.half_width(modules, v))
         return rows[inside], modules[inside], q[inside], u[inside], v[inside]
 
 
@@ -385,10 +388,8 @@ def simulate_event(detector: Detector, minbias, hard, pileup: int, rng) -> dict[
     n_noise = int(round(NOISE_FRACTION / (1 - NOISE_FRACTION) * len(module)))
     noise_module = rng.integers(0, len(detector.modules), n_noise)
     m = detector.modules
-    nv = rng.uniform(-1, 1, n_noise) * m.module_hv.to_numpy()[noise_module]
-    nhalf = m.module_minhu.to_numpy()[noise_module] + (m.module_maxhu.to_numpy()[noise_module] - m.module_minhu.to_numpy()[noise_module]) \
-        * (nv + m.module_hv.to_numpy()[noise_module]) / (2 * m.module_hv.to_numpy()[noise_module])
-    nu = rng.uniform(-1, 1, n_noise) * nhalf
+    nv = rng.uniform(-1, 1, n_noise) * detector.hv[noise_module]
+    nu = rng.uniform(-1, 1, n_noise) * detector.half_width(noise_module, nv)
     all_module = np.concatenate([module, noise_module])
     mu, mv, (cell_hit, ch0, ch1, value) = _cells(detector, all_module, np.concatenate([u, nu]), np.concatenate([v, nv]),
                                                  np.concatenate([slope_u, np.zeros(n_noise)]),

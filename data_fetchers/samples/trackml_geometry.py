@@ -136,6 +136,13 @@ def build(layers: list[dict] | None = None) -> pd.DataFrame:
     return modules.astype({"volume_id": np.int64, "layer_id": np.int64, "module_id": np.int64})
 
 
+def barrel_radii(layers: list[dict] | None = None) -> np.ndarray:
+    """The mean radius of each barrel layer, innermost first (10 layers), from the parameters."""
+    if layers is None:
+        layers = json.loads(GEOMETRY_FILE.read_text())
+    return np.array(sorted(float(np.mean(L["r_pattern"])) for L in layers if L["kind"] == "barrel"))
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
