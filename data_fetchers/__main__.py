@@ -74,8 +74,11 @@ def main(argv=None) -> int:
         tables = realism.load()
         for name in names:
             tables[name] = realism.measure(name)
-            misses = [row["quantity"] for row in tables[name]["rows"] if not row["agrees"]]
-            print(f"{name}: {len(tables[name]['rows'])} figures" + (f", OUTSIDE tolerance: {misses}" if misses else ", all within tolerance"))
+            rows = tables[name]["rows"]
+            misses = [row["quantity"] for row in rows if row["agrees"] is False]
+            unchecked = sum(row["agrees"] is None for row in rows)
+            print(f"{name}: {len(rows)} figures" + (f", OUTSIDE tolerance: {misses}" if misses else ", all within tolerance")
+                  + (f" ({unchecked} without a real figure: not checked)" if unchecked else ""))
         realism.write(tables)
         print(f"wrote {realism.REALISM_FILE}; commit it.")
         return 0

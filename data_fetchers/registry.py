@@ -292,6 +292,51 @@ DATASETS: dict[str, Dataset] = {
                 "hits of particles above a pT threshold, to stay within 2 GB of memory."
             ),
         ),
+        Dataset(
+            name="calochallenge-2022-ds1",
+            title="Fast Calorimeter Simulation Challenge 2022, dataset 1: photons",
+            description=(
+                "Geant4 showers of photons in the ATLAS barrel calorimeter at eta 0.20-0.25, voxelised as in "
+                "ATLAS's FastCaloGAN (AtlFast3): 368 voxels in 5 layers (presampler, the electromagnetic "
+                "accordion's strips, middle and back, the first tile layer), in rings and angular bins "
+                "around the photon's impact point; 15 incident energies from 256 MeV to 4.2 TeV. The "
+                "community benchmark for generative calorimeter simulation."
+            ),
+            record_url="https://zenodo.org/records/8099322",
+            files=tuple(
+                RemoteFile(
+                    filename=name,
+                    urls=(f"https://zenodo.org/records/8099322/files/{name}?download=1",),
+                    # Zenodo publishes an md5 per file; the only copies seen here are third-party
+                    # code's, not the record's, so none is pinned. About 121,000 showers x 368
+                    # voxels per file (float64 at most: 0.36 GB): a bound, not a check.
+                    max_bytes=600_000_000,
+                )
+                for name in ("dataset_1_photons_1.hdf5", "dataset_1_photons_2.hdf5")
+            ),
+            licence="as stated on the Zenodo record (not confirmed here)",
+            citation=(
+                "Faucett, T., Giannelli, M. F., Krause, C., Nachman, B., Salamani, D., Shih, D., Zaborowska, A., "
+                "Fast Calorimeter Simulation Challenge 2022 - Dataset 1, Zenodo, DOI:10.5281/zenodo.8099322; "
+                "the challenge's results: C. Krause et al., CaloChallenge 2022: A Community Challenge for Fast "
+                "Calorimeter Simulation, arXiv:2410.21611; the geometry: ATLAS, AtlFast3, Comput. Softw. Big "
+                "Sci. 6 (2022) 7, arXiv:2109.02551"
+            ),
+            schema=(
+                "Two HDF5 files, `dataset_1_photons_1.hdf5` (training) and `dataset_1_photons_2.hdf5` "
+                "(evaluation), each with `incident_energies` (N, 1) and `showers` (N, 368) in MeV; voxel "
+                "index = layer offset + i_alpha x n_r + i_r, layers 0, 1, 2, 3, 12 as in the challenge's "
+                "binning XML (`hepml.calo.load_binning`); read with `hepml.calo.read_showers`, which can "
+                "read a random subset of rows."
+            ),
+            sample_module="calochallenge",
+            chapters=("04-calo-gan",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1 (no checksum pinned here). The lesson reads a capped "
+                "number of showers from each file (`N_TRAIN`, `N_EVAL`), block by block, to stay within "
+                "Binder's 2 GB."
+            ),
+        ),
     ]
 }
 
