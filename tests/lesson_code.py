@@ -10,23 +10,31 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 GNN_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "01-gnn-tracking.ipynb"
+CALO_LESSON = ROOT / "notebooks" / "04-calo-gan" / "01-calo-gan.ipynb"
 
 
-def lesson_namespace(path: Path, **parameters) -> tuple[dict, str]:
+def lesson_namespace(path: Path, run_until: str | None = None, **parameters) -> tuple[dict, str]:
     """The lesson's setup and parameters cells (``parameters`` overriding the latter), then from
     the later cells only its imports, constants, functions and classes (no top-level
-    computation); and the source of its self-check cell."""
+    computation); and the source of its self-check cell. With ``run_until``, every cell before
+    the first one containing that text runs whole (figures are not shown)."""
     nb = nbformat.read(path, as_version=4)
     keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
     namespace: dict = {}
     setup_done = False
+    running = run_until is not None
+    if running:
+        import matplotlib
+
+        matplotlib.use("Agg")
     for cell in nb.cells:
         if cell.cell_type != "code" or {"solution", "self-check"} & set(cell.metadata.get("tags", [])):
             continue
         tree = ast.parse(cell.source)
-        if not setup_done:  # the setup and parameters cells run whole
+        running = running and run_until not in cell.source
+        if not setup_done or running:  # the setup and parameters cells (and those before run_until) run whole
             body = tree.body
-            setup_done = "parameters" in cell.metadata.get("tags", [])
+            setup_done = setup_done or "parameters" in cell.metadata.get("tags", [])
         else:  # definitions, and constants written in capitals (BARREL_LAYERS, ...)
             body = [n for n in tree.body if isinstance(n, keep) or (
                 isinstance(n, ast.Assign) and all(isinstance(name, ast.Name) and name.id.isupper() for t in n.targets
@@ -35,5 +43,7 @@ def lesson_namespace(path: Path, **parameters) -> tuple[dict, str]:
         exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
         if "parameters" in cell.metadata.get("tags", []):
             namespace.update(parameters)
+        if running and "plt" in namespace:
+            namespace["plt"].close("all")
     check = next(c.source for c in nb.cells if "self-check" in c.metadata.get("tags", []))
     return namespace, check

@@ -7,6 +7,13 @@ must reach the thresholds, beat the graph cuts and the network without message p
 match classical triplet following. Breakages: the network left untrained, trained on shuffled
 labels, trained on inverted labels (a sign error in the loss). A control run, trained properly
 on the same small inputs, passes the same check.
+
+Lesson 4.1 (notebooks/04-calo-gan/01-calo-gan.ipynb): the GAN's mean layer fractions must match
+the reference's, and its classifier AUC must lie between 0.6 and a threshold that the untrained
+generator exceeds. Breakages: the generator left untrained; trained with the incident energies
+shuffled against the showers (it cannot learn how showers change with energy); a classifier test
+that sees no shower information (only the incident energy). A control run with the lesson's own
+training passes.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import GNN_LESSON, lesson_namespace
+from lesson_code import CALO_LESSON, GNN_LESSON, lesson_namespace
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +95,85 @@ def test_gnn_lesson_check_fails_when_broken(gnn, breakage, kwargs):
     ns, check = gnn
     with pytest.raises(AssertionError):
         run_gnn_check(ns, check, **kwargs)
+
+
+# ------------------------------------------------------------------ lesson 4.1: the calorimeter GAN
+@pytest.fixture(scope="module")
+def calo_gan():
+    """The lesson run up to its training cell (data, preprocessing, model definitions), in sample mode."""
+    ns, check = lesson_namespace(CALO_LESSON, run_until="def train_gan", DATA_MODE="sample")
+    return ns, check
+
+
+def _train(ns, shuffle_energies: bool = False):
+    import torch
+
+    saved = ns["C_train"], ns["L_train"]
+    if shuffle_energies:  # each shower paired with another shower's incident energy
+        order = torch.as_tensor(np.random.default_rng(0).permutation(len(saved[0])))
+        ns["C_train"], ns["L_train"] = saved[0][order], saved[1][order]
+    try:
+        torch.manual_seed(ns["SEED"])
+        generator, critic = ns["Generator"](), ns["make_critic"]()
+        ns["Generator"]()  # the lesson's untrained copy: the same random numbers as the lesson from here on
+        ns["train_gan"](generator, critic, progress=False)
+    finally:
+        ns["C_train"], ns["L_train"] = saved
+    return generator
+
+
+def run_calo_check(ns: dict, check: str, generator) -> None:
+    """Evaluate ``generator`` as the lesson does (layer fractions, classifier tests), then run the
+    lesson's self-check."""
+    import torch
+
+    calo, E, reference = ns["calo"], ns["E_eval"], ns["showers_eval"]
+    generated = ns["generate"](generator, E)
+    ns["fractions_eval"] = calo.layer_fractions(reference, ns["binning"])
+    ns["fractions_gen"] = calo.layer_fractions(generated, ns["binning"])
+    by_energy = lambda f: ns["pd"].DataFrame(f, columns=ns["binning"].layers).groupby(E).mean()
+    ns["fraction_gap"] = (by_energy(ns["fractions_gen"]) - by_energy(ns["fractions_eval"])).abs()
+    torch.manual_seed(ns["SEED"])
+    untrained = ns["Generator"]()
+    inputs, test, half = ns["high_level_inputs"], ns["classifier_test"], len(E) // 2
+    ns["auc"] = {
+        ("reference vs reference", "high"): test(inputs(reference[:half], E[:half]), inputs(reference[half:], E[half:]))[0],
+        ("GAN", "high"): test(inputs(reference, E), inputs(generated, E))[0],
+        ("untrained generator", "high"): test(inputs(reference, E), inputs(ns["generate"](untrained, E), E))[0],
+    }
+    exec(check, ns)
+
+
+@pytest.fixture(scope="module")
+def calo_trained(calo_gan):
+    return _train(calo_gan[0])
+
+
+@pytest.mark.slow
+def test_calo_gan_lesson_check_passes_when_trained(calo_gan, calo_trained):
+    run_calo_check(*calo_gan, calo_trained)
+
+
+@pytest.mark.slow
+def test_calo_gan_lesson_check_fails_untrained(calo_gan):
+    import torch
+
+    ns, check = calo_gan
+    torch.manual_seed(ns["SEED"])
+    with pytest.raises(AssertionError):
+        run_calo_check(ns, check, ns["Generator"]())
+
+
+@pytest.mark.slow
+def test_calo_gan_lesson_check_fails_trained_without_the_energy(calo_gan):
+    ns, check = calo_gan
+    with pytest.raises(AssertionError, match="layer fraction"):
+        run_calo_check(ns, check, _train(ns, shuffle_energies=True))
+
+
+@pytest.mark.slow
+def test_calo_gan_lesson_check_fails_with_a_blind_classifier(calo_gan, calo_trained, monkeypatch):
+    ns, check = calo_gan
+    monkeypatch.setitem(ns, "high_level_inputs", lambda showers, E: np.log10(E)[:, None])
+    with pytest.raises(AssertionError, match="classifier"):
+        run_calo_check(ns, check, calo_trained)
