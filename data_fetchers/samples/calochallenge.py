@@ -26,8 +26,10 @@ the voxels' origin by a Gaussian (sigma 0.8 mm per axis, shower by shower, share
 **Sampling fluctuations.** Each layer's energy is smeared by 10 %/sqrt(E_layer/GeV), all together
 by 0.7 % (ATLAS's electromagnetic barrel design resolution); the energy is then split into
 "spots" (one per SPOT_MEV of energy, 12 to MAX_SPOTS per layer, with exponential energies) that
-land in the voxels: few spots leave voxels empty, as few Geant4 hits do. Spots outside the
-outermost ring are lost, as the real voxelisation loses them.
+land in the voxels: few spots leave voxels empty, as few Geant4 hits do. Where a layer would need
+more than MAX_SPOTS, 30 % of its spots sample the tails (log-uniform in radius) with weights
+profile / proposal, so that high-energy showers keep filling their outer voxels as real ones do.
+Spots outside the outermost ring are lost, as the real voxelisation loses them.
 
 **Incident energies** as in the real files: the 15 energies 2^8 ... 2^22 MeV, 10,000 showers
 each up to 262 GeV, then 5,000, 3,000, 2,000 and 1,000 (the challenge's ``Dataset_creation.ipynb``,
@@ -62,6 +64,7 @@ STOCHASTIC = 0.10  # sampling term, relative resolution times sqrt(E/GeV)
 CONSTANT = 0.007
 SPOT_MEV = 2.0
 MIN_SPOTS, MAX_SPOTS = 12, 3000
+TAIL_PROPOSAL, TAIL_MIN_MM = 0.3, 1.0  # above MAX_SPOTS: share of tail-sampling spots, their smallest radius
 BATCH = 500  # showers per vectorised step; part of the recipe (the random stream depends on it)
 
 
@@ -126,12 +129,22 @@ def simulate(energies_mev: np.ndarray, binning, rng) -> np.ndarray:
         e_layer = np.clip(true_e * (1 + smear * rng.standard_normal(n)) * constant, 0, None)
         n_spots = np.where(e_layer > 0, np.clip(np.round(e_layer / SPOT_MEV), MIN_SPOTS, MAX_SPOTS), 0).astype(int)
         shower = np.repeat(np.arange(n), n_spots)
-        spot_e = rng.exponential(1.0, len(shower))
-        spot_e *= (e_layer / np.maximum(np.bincount(shower, spot_e, minlength=n), 1e-300))[shower]
         r_core, r_tail, p_core = _lateral(tau[layer], energies_mev / 1e3)
         radius = np.where(rng.random(len(shower)) < p_core[shower], r_core[shower], r_tail[shower])
         u = rng.random(len(shower))
         r = radius * np.sqrt(u / (1 - u))  # inverts F(r) = r^2 / (r^2 + R^2)
+        # Capped layers: a share of the spots samples the tails (log-uniform in r), weighted by
+        # profile / proposal, so that the outer voxels get their expected energy instead of none
+        r_max = binning.r_edges[layer][-1]
+        q = np.where(e_layer / SPOT_MEV > MAX_SPOTS, TAIL_PROPOSAL, 0.0)[shower]
+        from_tail = rng.random(len(shower)) < q
+        r = np.where(from_tail, np.exp(rng.uniform(np.log(TAIL_MIN_MM), np.log(r_max), len(shower))), r)
+        profile = sum(w * 2 * r * big ** 2 / (r ** 2 + big ** 2) ** 2
+                      for w, big in ((p_core[shower], r_core[shower]), (1 - p_core[shower], r_tail[shower])))
+        proposal = np.where((r >= TAIL_MIN_MM) & (r <= r_max), 1 / (r * np.log(r_max / TAIL_MIN_MM)), 0.0)
+        weight = profile / ((1 - q) * profile + q * proposal)
+        spot_e = rng.exponential(1.0, len(shower)) * weight
+        spot_e *= (e_layer / np.maximum(np.bincount(shower, spot_e, minlength=n), 1e-300))[shower]
         phi = rng.uniform(-np.pi, np.pi, len(shower))
         x = r * np.cos(phi) + offset[shower, 0]
         y = r * np.sin(phi) + offset[shower, 1]
@@ -188,7 +201,7 @@ def generate(directory: Path, n_events: int, seed: int) -> None:
 
 RECIPE = SampleRecipe(
     dataset="calochallenge-2022-ds1",
-    version=1,
+    version=2,
     seed=2022,
     n_events=15_000,
     summary="parametrised photon showers (GFlash-style profiles, sampling fluctuations) in the dataset's 368 voxels",
