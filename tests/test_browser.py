@@ -7,13 +7,12 @@ it can); skipped with a one-line reason elsewhere. Screenshots are kept in
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from local_http import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
@@ -25,18 +24,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_book):
-    handler = functools.partial(QuietHandler, directory=str(built_book))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(directory=built_book) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

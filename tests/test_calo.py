@@ -197,37 +197,29 @@ def test_lesson_reads_full_mode_files_through_a_school_mirror(small_sample, tmp_
     """Full mode end to end without real files (none are in ../shared/data): files in the real
     layout served as a school mirror on 127.0.0.1 are downloaded under the registry's names (with
     the consent that unverified files need), then the lesson's own data cell reads capped subsets."""
-    import functools
     import shutil
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     import nbformat
 
     import data_fetchers
     from data_fetchers import cache
     from lesson_code import CALO_LESSON
+    from local_http import serve
 
     served = tmp_path / "mirror" / "calochallenge-2022-ds1"
     served.mkdir(parents=True)
     for name in generator.FILENAMES:
         shutil.copy(small_sample[1] / name, served / name)
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "mirror"))
-    handler.log_message = lambda *args: None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     monkeypatch.setenv("HEPML_CACHE_DIR", str(tmp_path / "hub-cache"))
     monkeypatch.setattr(cache, "user_cache_dir", lambda: tmp_path / "user-cache" / "hepml-hands-on")
-    monkeypatch.setenv("HEPML_MIRROR", f"http://127.0.0.1:{httpd.server_address[1]}")
     monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "1")
-    try:
-        nb = nbformat.read(CALO_LESSON, as_version=4)
-        data_cell = next(c.source for c in nb.cells if c.cell_type == "code" and "calo.read_showers(" in c.source)
-        ns = {"data_fetchers": data_fetchers, "calo": calo, "pd": __import__("pandas"), "np": np,
-              "DATA_MODE": "full", "N_TRAIN": 400, "N_EVAL": 200, "SEED": 2022}
+    nb = nbformat.read(CALO_LESSON, as_version=4)
+    data_cell = next(c.source for c in nb.cells if c.cell_type == "code" and "calo.read_showers(" in c.source)
+    ns = {"data_fetchers": data_fetchers, "calo": calo, "pd": __import__("pandas"), "np": np,
+          "DATA_MODE": "full", "N_TRAIN": 400, "N_EVAL": 200, "SEED": 2022}
+    with serve(directory=tmp_path / "mirror") as url:
+        monkeypatch.setenv("HEPML_MIRROR", url)
         exec(data_cell, ns)
-    finally:
-        httpd.shutdown()
     assert ns["MODE"] == "full" and ns["showers_train"].shape == (400, 368) and ns["showers_eval"].shape == (200, 368)
     assert not ((ns["showers_train"] > 0) & (ns["showers_train"] < calo.EVALUATION_THRESHOLD_MEV)).any()
     assert ns["files"].mode == "full"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import copy
 import datetime
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import nbformat
@@ -18,6 +17,7 @@ import yaml
 import catalogue
 from catalogue import links, schema
 from catalogue.__main__ import main as catalogue_main
+from local_http import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,10 +157,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(Handler) as url:
+        yield url
 
 
 def test_link_statuses(server):

@@ -12,10 +12,9 @@ import hashlib
 import json
 import multiprocessing
 import os
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from data_fetchers import cache, registry
 from data_fetchers.errors import ChecksumMismatchError, DownloadError, UnverifiedChecksumError
 from data_fetchers import fetch as fetch_module
 from data_fetchers.fetch import fetch_remote_file, verify_cached
+from local_http import serve
 
 GOOD = bytes(range(256)) * 4000  # 1 MB
 
@@ -153,11 +153,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(Handler) as url:
+        yield url
 
 
 @pytest.fixture

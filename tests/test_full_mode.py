@@ -16,13 +16,10 @@ Without ``../shared/data`` these tests skip with one line (the ``shared_data`` f
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gzip
 import hashlib
 import tarfile
-import threading
 from collections import Counter
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import awkward as ak
@@ -36,6 +33,7 @@ import vector
 import data_fetchers
 from data_fetchers import cache, registry
 from data_fetchers.__main__ import main as cli
+from local_http import QuietFileHandler, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL_FILES = {"qcd.root": "qcd.root", "single_top.root": "single_top.root", "ww.root": "ww.root",
@@ -66,10 +64,7 @@ def resplit_higgsml(rows: pd.DataFrame, seed: int = 2014) -> pd.DataFrame:
     return rows
 
 
-class CountingHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class CountingHandler(QuietFileHandler):
     def do_GET(self):
         HITS[self.path.lstrip("/")] += 1
         super().do_GET()
@@ -149,11 +144,8 @@ def mirror(real_files, tmp_path_factory):
     for name, path in real_files.items():
         served = directory / name / path.name
         assert served.read_bytes() == path.read_bytes() and served.stat().st_mode & 0o444 == 0o444
-    handler = functools.partial(CountingHandler, directory=str(directory))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(CountingHandler, directory=directory) as url:
+        yield url
 
 
 @pytest.fixture
