@@ -59,6 +59,7 @@ def test_every_new_chapter_dataset_has_a_realism_table():
     from data_fetchers import DATASETS
     assert "trackml-2018" in realism.REALISM  # chapter 3: a new chapter ships with its realism table
     assert "calochallenge-2022-ds1" in realism.REALISM  # chapter 4
+    assert "cms-dimuon-2012" in realism.REALISM  # chapter 5 infers from its Z peak
     assert set(realism.REALISM) <= set(DATASETS)
 
 
