@@ -126,8 +126,8 @@ DATASETS: dict[str, Dataset] = {
                 "`Muon_charge` (int[nMuon])"
             ),
             sample_module="cms_dimuon",
-            chapters=("00-getting-started",),
-            notes="2.1 GiB, so notebooks read at most MAX_EVENTS events of it.",
+            chapters=("00-getting-started", "05-sbi"),
+            notes="2.1 GiB, so notebooks read at most MAX_EVENTS events of it; about 8 % of its events hold a Z candidate.",
         ),
         Dataset(
             name="cms-hep-tutorial-2012",

@@ -7,8 +7,8 @@ filled cache, a local web server serves them, ``HEPML_MIRROR`` points at it, and
 lesson's own reading code (taken from the notebook, not copied) runs on the result. Lesson 1.2
 runs whole, in full mode, on the real HiggsML rows.
 
-The served files are parts of the real datasets (1000 real dimuon events, five real tutorial
-files, 10,000 real HiggsML rows), so their checksums differ from the published ones: each test
+The served files are parts of the real datasets (1000 real dimuon events, read by lessons 0.1
+and 5.1, five real tutorial files, 10,000 real HiggsML rows), so their checksums differ from the published ones: each test
 pins the served file's own sha256 in the registry, so verification runs exactly as in full mode.
 Without ``../shared/data`` these tests skip with one line (the ``shared_data`` fixture).
 """
@@ -178,6 +178,30 @@ def test_dimuon_full_mode_through_the_mirror(student):
     assert ns["cutflow"]["read"] == 1000
     assert 0 < ns["cutflow"]["opposite charge"] <= ns["cutflow"]["exactly two muons"] < 1000
     assert ak.all(ns["mass"] > 0)
+
+
+@pytest.mark.parametrize("max_events, candidates", [(100_000, 81), (500, None)])
+def test_sbi_lesson_reads_the_real_dimuon_file_through_the_mirror(student, max_events, candidates):
+    """Lesson 5.1's data cell in full mode: the capped read of the real file gives the Z candidates
+    the reader's test counts (81 in these 1000 real events), fewer with a smaller cap."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep as hep
+
+    from hepml import zboson
+
+    ns = {"np": np, "plt": plt, "hep": hep, "data_fetchers": data_fetchers, "zboson": zboson,
+          "DATA_MODE": "full", "MAX_EVENTS": max_events}
+    exec(lesson_cell("05-sbi/01-sbi-z-boson.ipynb", "zboson.read_dimuon_masses("), ns)
+    plt.close("all")
+    assert ns["MODE"] == "full" and HITS == Counter({"cms-dimuon-2012/Run2012BC_DoubleMuParked_Muons.root": 1})
+    assert ns["counts_obs"].sum() == ns["N_OBS"] and ns["counts_obs"].shape == (40,)
+    if candidates is None:
+        assert 0 < ns["N_OBS"] < 81
+    else:
+        assert ns["N_OBS"] == candidates
 
 
 def test_tutorial_full_mode_through_the_mirror(student):

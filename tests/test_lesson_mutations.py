@@ -14,6 +14,16 @@ generator exceeds. Breakages: the generator left untrained; trained with the inc
 shuffled against the showers (it cannot learn how showers change with energy); a classifier test
 that sees no shower information (only the incident energy). A control run with the lesson's own
 training passes.
+
+Lesson 5.1 (notebooks/05-sbi/01-sbi-z-boson.ipynb): NPE's posterior must match the tractable
+twin's exact one (C2ST), its credible intervals must cover the truth as often as they claim on
+the twin and on the realistic simulator, the formula fit must show its bias, and the Pythia input
+m_Z must lie in the observation's 95 % interval. The lesson runs once, in sample mode, up to its
+self-check; then each breakage replaces one of its results. Breakages: an estimator barely
+trained (one epoch on 500 simulations); an over-confident one (samples pulled towards their mean
+by a factor 2); the realistic analysis done with the estimator trained on the twin (the wrong
+simulator); the formula fit's pseudo-experiments taken from the twin (no bias to find). A
+control run (the lesson as it is) passes.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import CALO_LESSON, GNN_LESSON, lesson_namespace
+from lesson_code import CALO_LESSON, GNN_LESSON, SBI_LESSON, lesson_namespace
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +187,87 @@ def test_calo_gan_lesson_check_fails_with_a_blind_classifier(calo_gan, calo_trai
     monkeypatch.setitem(ns, "high_level_inputs", lambda showers, E: np.log10(E)[:, None])
     with pytest.raises(AssertionError, match="classifier"):
         run_calo_check(ns, check, calo_trained)
+
+
+# ------------------------------------------------------------------ lesson 5.1: SBI
+@pytest.fixture(scope="module")
+def sbi_lesson():
+    """Lesson 5.1 run whole in sample mode up to its self-check (about two minutes)."""
+    ns, check = lesson_namespace(SBI_LESSON, run_until="Self-check passed", DATA_MODE="sample")
+    return ns, check
+
+
+class _OverConfident:
+    """A posterior whose samples are pulled towards their mean: too narrow by ``factor``."""
+
+    def __init__(self, posterior, factor: float = 2.0):
+        self.posterior, self.factor = posterior, factor
+
+    def _shrink(self, s):
+        return s.mean(0, keepdim=True) + (s - s.mean(0, keepdim=True)) / self.factor
+
+    def sample(self, shape, x, **kwargs):
+        return self._shrink(self.posterior.sample(shape, x=x, **kwargs))
+
+    def sample_batched(self, shape, x, **kwargs):
+        return self._shrink(self.posterior.sample_batched(shape, x=x, **kwargs))
+
+
+class _WithoutRejection:
+    """A posterior sampled without sbi's rejection at the prior's edges: on observations from
+    another simulator most of its samples leak out of the prior, and rejecting them would take
+    minutes and gigabytes; the coverage test needs no rejection to fail."""
+
+    def __init__(self, posterior):
+        self.posterior = posterior
+
+    def sample(self, shape, x, **kwargs):
+        return self.posterior.sample(shape, x=x, reject_outside_prior=False, **kwargs)
+
+    def sample_batched(self, shape, x, **kwargs):
+        return self.posterior.sample_batched(shape, x=x, reject_outside_prior=False, **kwargs)
+
+
+def run_sbi_check(ns: dict, check: str, **replacements) -> None:
+    exec(check, {**ns, **replacements})
+
+
+@pytest.mark.slow
+def test_sbi_lesson_check_passes_as_taught(sbi_lesson):
+    run_sbi_check(*sbi_lesson)
+
+
+@pytest.mark.slow
+def test_sbi_lesson_check_fails_for_an_untrained_estimator(sbi_lesson):
+    import torch
+
+    ns, check = sbi_lesson
+    torch.manual_seed(0)
+    barely = ns["NPE"](ns["prior"], density_estimator=ns["MDN"], tracker=ns["logs"](), show_progress_bars=False)
+    barely.append_simulations(ns["theta_train"][:500], ns["features"](ns["x_train_twin"][:500])).train(max_num_epochs=1)
+    with pytest.raises(AssertionError, match="C2ST"):
+        run_sbi_check(ns, check, posterior_twin=barely.build_posterior())
+
+
+@pytest.mark.slow
+def test_sbi_lesson_check_fails_for_an_over_confident_estimator(sbi_lesson):
+    ns, check = sbi_lesson
+    with pytest.raises(AssertionError, match="realistic: a 68% interval's coverage"):
+        run_sbi_check(ns, check, posterior_real=_OverConfident(ns["posterior_real"]))
+
+
+@pytest.mark.slow
+def test_sbi_lesson_check_fails_for_an_estimator_of_the_wrong_simulator(sbi_lesson):
+    ns, check = sbi_lesson
+    with pytest.raises(AssertionError, match="realistic"):
+        run_sbi_check(ns, check, posterior_real=_WithoutRejection(ns["posterior_twin"]))
+
+
+@pytest.mark.slow
+def test_sbi_lesson_check_fails_when_the_formula_fit_has_no_bias_to_find(sbi_lesson):
+    ns, check = sbi_lesson
+    zboson, n = ns["zboson"], ns["N_OBS"]
+    twin_counts = zboson.simulate(np.tile(ns["THETA_REF"], (ns["N_PSEUDO"], 1)), n, seed=5, realistic=False)
+    fits = np.array([ns["formula_fit"](c) for c in twin_counts])
+    with pytest.raises(AssertionError, match="formula fit"):
+        run_sbi_check(ns, check, pseudo_fits=fits)
