@@ -337,6 +337,52 @@ DATASETS: dict[str, Dataset] = {
                 "Binder's 2 GB."
             ),
         ),
+        Dataset(
+            name="hls4ml-lhc-jets-hlf",
+            title="hls4ml LHC jet dataset: 16 high-level features (OpenML data id 42468)",
+            description=(
+                "830,000 simulated jets of about 1 TeV from 13 TeV proton-proton collisions (MadGraph and "
+                "Pythia 8 at the particle level, anti-kT R = 0.8), from gluons, light quarks, W and Z bosons and "
+                "top quarks, each described by 16 jet-substructure features: energy-correlation ratios and the "
+                "mass of the jet groomed by the modified mass-drop tagger, its multiplicity and z log z. The "
+                "benchmark of the hls4ml papers on ultra-low-latency neural networks in FPGAs."
+            ),
+            record_url="https://www.openml.org/d/42468",
+            files=(
+                RemoteFile(
+                    filename="dataset_42468.pq",
+                    # OpenML's storage layout for data id 42468 (datasets/0004/42468/); the older host second.
+                    urls=("https://data.openml.org/datasets/0004/42468/dataset_42468.pq",
+                          "https://openml1.win.tue.nl/datasets/0004/42468/dataset_42468.pq"),
+                    # No checksum of this file could be read here. 830,000 x 17 values: a bound, not a check.
+                    max_bytes=300_000_000,
+                ),
+            ),
+            licence="CC-BY-4.0 (the parent Zenodo record's; OpenML's own licence field not confirmed here)",
+            citation=(
+                "Duarte, J. et al., Fast inference of deep neural networks in FPGAs for particle physics, JINST 13 "
+                "(2018) P07027, arXiv:1804.06913; data: OpenML data id 42468 (hls4ml_lhc_jets_hlf), derived from "
+                "Pierini, M., Duarte, J. M., Tran, N., Freytsis, M., HLS4ML LHC Jet dataset (150 particles), Zenodo, "
+                "DOI:10.5281/zenodo.3602260; the jets: Coleman, E. et al., The importance of calorimetry for "
+                "highly-boosted jet tagging, JINST 13 (2018) T01003, arXiv:1709.08705"
+            ),
+            schema=(
+                "One Parquet table `dataset_42468.pq` (as OpenML serves it): the 16 features `zlogz`, `c1_b0_mmdt`, "
+                "`c1_b1_mmdt`, `c1_b2_mmdt`, `c2_b1_mmdt`, `c2_b2_mmdt`, `d2_b1_mmdt`, `d2_b2_mmdt`, `d2_a1_b1_mmdt`, "
+                "`d2_a1_b2_mmdt`, `m2_b1_mmdt`, `m2_b2_mmdt`, `n2_b1_mmdt`, `n2_b2_mmdt`, `mass_mmdt` (GeV), "
+                "`multiplicity` (float64) and the target `class` (g, q, t, w, z); read with `hepml.hlf.read_hlf`, "
+                "which can read a random subset of the jets"
+            ),
+            sample_module="hls4ml_jets",
+            chapters=("06-fpga",),
+            notes=(
+                "Full mode needs HEPML_ACCEPT_UNVERIFIED=1: no checksum of the file could be read here. The URL follows "
+                "OpenML's storage layout and was not opened from here; should it move, OpenML's data description "
+                "(https://api.openml.org/api/v1/json/data/42468) names the current Parquet and ARFF files "
+                "(`sklearn.datasets.fetch_openml(data_id=42468)` reads the same table). The jets' constituents "
+                "(150 per jet, 3.9 GB) are on Zenodo (record 3602260); the book does not use them."
+            ),
+        ),
     ]
 }
 
