@@ -18,7 +18,7 @@ TOPICS = ["tabular/BDT", "CNN/images", "GNN/graphs", "tracking", "generative/sim
 LEVELS = ["beginner", "intermediate", "advanced"]
 FORMATS = ["notebooks", "video", "text", "slides", "code", "data"]
 HEP_DATA = ["yes", "no", "unknown"]
-CHAPTERS = ["00-getting-started", "01-root-and-bdt", "02-cnn-jet-images", "03-gnn-tracking", "04-calo-gan", "05-sbi"]  # the book's chapters, for "further reading"
+CHAPTERS = ["00-getting-started", "01-root-and-bdt", "02-cnn-jet-images", "03-gnn-tracking", "04-calo-gan", "05-sbi", "06-fpga"]  # the book's chapters, for "further reading"
 
 DEFAULT_PATH = Path(__file__).with_name("resources.yaml")
 

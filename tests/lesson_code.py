@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GNN_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "01-gnn-tracking.ipynb"
 CALO_LESSON = ROOT / "notebooks" / "04-calo-gan" / "01-calo-gan.ipynb"
 SBI_LESSON = ROOT / "notebooks" / "05-sbi" / "01-sbi-z-boson.ipynb"
+FPGA_LESSON = ROOT / "notebooks" / "06-fpga" / "01-fpga-jet-tagger.ipynb"
 
 
 def lesson_namespace(path: Path, run_until: str | None = None, **parameters) -> tuple[dict, str]:

@@ -24,6 +24,15 @@ trained (one epoch on 500 simulations); an over-confident one (samples pulled to
 by a factor 2); the realistic analysis done with the estimator trained on the twin (the wrong
 simulator); the formula fit's pseudo-experiments taken from the twin (no bias to find). A
 control run (the lesson as it is) passes.
+
+Lesson 6.1 (notebooks/06-fpga/01-fpga-jet-tagger.ipynb): the float network must reach its accuracy
+threshold, the numpy ap_fixed must equal the C++ type, the low-bit QAT network must stay near the
+float accuracy while rounding the float weights to the same formats loses more, and hls4ml's C++
+emulation must reproduce the QAT network's outputs. The lesson's own functions train the float
+network and the QAT network on its sample (about 25 s); then each breakage replaces one result.
+Breakages: an untrained float network; "QAT" without the training (the rounded float weights); the
+emulation compiled from another network (the QAT network before its training); a numpy ap_fixed
+that truncates where it should round. A control run passes.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import CALO_LESSON, GNN_LESSON, SBI_LESSON, lesson_namespace
+from lesson_code import CALO_LESSON, FPGA_LESSON, GNN_LESSON, SBI_LESSON, lesson_namespace
 
 
 @pytest.fixture(scope="module")
@@ -271,3 +280,84 @@ def test_sbi_lesson_check_fails_when_the_formula_fit_has_no_bias_to_find(sbi_les
     fits = np.array([ns["formula_fit"](c) for c in twin_counts])
     with pytest.raises(AssertionError, match="formula fit"):
         run_sbi_check(ns, check, pseudo_fits=fits)
+
+
+# ------------------------------------------------------------------ lesson 6.1 (FPGA)
+@pytest.fixture(scope="module")
+def fpga_lesson():
+    """Lesson 6.1 up to its data split (the C++ ap_fixed demonstration included), then its own
+    functions: the float network, the QAT_BITS-bit QAT network and its hls4ml emulation."""
+    ns, check = lesson_namespace(FPGA_LESSON, run_until="def benchmark_mlp")
+    ns["MODE"] = "sample"
+    float_model = ns["benchmark_mlp"]()
+    ns["train_float"](float_model, ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"], ns["EPOCHS"])
+    ns["float_model"] = float_model
+    ns["acc_float"] = ns["accuracy"](ns["torch_scores"](float_model, ns["x_test"]), ns["y_test"])
+    rounded = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
+    ns["load_float_weights"](rounded, float_model)
+    ns["rounded"] = rounded
+    ns["acc_ptq"] = ns["accuracy"](ns["keras_scores"](rounded, ns["x_test"]), ns["y_test"])
+    qat = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
+    ns["load_float_weights"](qat, float_model)
+    ns["train_qat"](qat, ns["QAT_EPOCHS"])
+    ns["qat_model"] = qat
+    ns["acc_qat"] = ns["accuracy"](ns["keras_scores"](qat, ns["x_test"]), ns["y_test"])
+    ns.update(emulate(ns, qat, "qat"))
+    ns["qat_results"] = {}
+    return ns, check
+
+
+def emulate(ns: dict, model, name: str) -> dict:
+    """The self-check's emulation figures for the hls4ml emulation of ``model``, against the QAT network."""
+    emulation = ns["hls_from_keras"](model, name)
+    identical, same_class, largest = ns["emulation_agreement"](
+        ns["keras_scores"](ns["qat_model"], ns["x_test"]), ns["hls_scores"](emulation, ns["x_test"]))
+    return {"identical": identical, "same_class": same_class, "largest": largest}
+
+
+def run_fpga_check(ns: dict, check: str, **replacements) -> None:
+    exec(check, {**ns, **replacements})
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_passes_as_taught(fpga_lesson):
+    run_fpga_check(*fpga_lesson)
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_an_untrained_network(fpga_lesson):
+    ns, check = fpga_lesson
+    untrained = ns["benchmark_mlp"]()
+    with pytest.raises(AssertionError, match="float network's accuracy"):
+        run_fpga_check(ns, check, acc_float=ns["accuracy"](ns["torch_scores"](untrained, ns["x_test"]), ns["y_test"]))
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_qat_without_its_training(fpga_lesson):
+    ns, check = fpga_lesson
+    with pytest.raises(AssertionError, match="QAT"):
+        run_fpga_check(ns, check, acc_qat=ns["acc_ptq"])
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_the_emulation_of_another_network(fpga_lesson):
+    ns, check = fpga_lesson
+    with pytest.raises(AssertionError, match="emulation reproduces only"):
+        run_fpga_check(ns, check, **emulate(ns, ns["rounded"], "rounded"))
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_a_fixed_point_emulation_that_truncates(fpga_lesson):
+    """The lesson's C++ demonstration, run again with a numpy ap_fixed that ignores the rounding mode."""
+    import nbformat
+
+    ns, check = fpga_lesson
+    demo = next(c.source for c in nbformat.read(FPGA_LESSON, as_version=4).cells
+                if c.cell_type == "code" and "demo.cpp" in c.source)
+    truncating = dict(ns)
+    truncating["ap_fixed"] = lambda x, width, integer, rounding="TRN", overflow="WRAP", signed=True: ns["ap_fixed"](
+        x, width, integer, "TRN", overflow, signed)
+    exec(demo, truncating)
+    assert not truncating["cpp_agrees"]
+    with pytest.raises(AssertionError, match="differs from the C.. type"):
+        run_fpga_check(ns, check, cpp_agrees=truncating["cpp_agrees"])
