@@ -167,3 +167,37 @@ def test_sample_physics(sample_file):
     assert multiplicity["g"] > 1.3 * multiplicity["q"]
     # D2 with alpha = beta = 1 is D2 (as in the real data), to rounding
     assert np.allclose(features.d2_a1_b1_mmdt, features.d2_b1_mmdt, rtol=1e-6, atol=0)
+
+
+# ------------------------------------------------------------------ full mode
+@pytest.mark.parametrize("max_jets", [1_000, None])
+def test_lesson_reads_the_full_mode_table_through_a_school_mirror(sample_file, tmp_path, monkeypatch, max_jets):
+    """Full mode end to end without the real file (none is in ../shared/data): a table in the real
+    layout, served as a school mirror on 127.0.0.1, is downloaded under the registry's name (with the
+    consent an unverified file needs) and read by the lesson's own data cell, capped or whole."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nbformat
+
+    from data_fetchers import cache
+    from lesson_code import FPGA_LESSON
+    from local_http import serve
+
+    served = tmp_path / "mirror" / "hls4ml-lhc-jets-hlf"
+    served.mkdir(parents=True)
+    pd.read_parquet(sample_file).iloc[:3000].to_parquet(served / "dataset_42468.pq", index=False)
+    monkeypatch.setenv("HEPML_CACHE_DIR", str(tmp_path / "hub-cache"))
+    monkeypatch.setattr(cache, "user_cache_dir", lambda: tmp_path / "user-cache" / "hepml-hands-on")
+    monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "1")
+    cell = next(c.source for c in nbformat.read(FPGA_LESSON, as_version=4).cells
+                if c.cell_type == "code" and "hlf.read_hlf(" in c.source)
+    ns = {"data_fetchers": data_fetchers, "hlf": hlf, "pd": pd, "np": np, "DATA_MODE": "full", "MAX_JETS": max_jets,
+          "SEED": 42}
+    with serve(directory=tmp_path / "mirror") as url:
+        monkeypatch.setenv("HEPML_MIRROR", url)
+        exec(cell, ns)
+    assert ns["MODE"] == "full" and ns["files"].mode == "full"
+    assert len(ns["features"]) == len(ns["labels"]) == (max_jets or 3000)
+    assert list(ns["features"].columns) == hlf.FEATURES
+    assert (tmp_path / "hub-cache").exists() or (tmp_path / "user-cache").exists()
