@@ -34,9 +34,11 @@ def main(argv=None) -> int:
     print(report(results))
     if args.update:
         alive = {r.url for r in results if r.alive}
-        args.file.write_text(update_last_checked(args.file.read_text(encoding="utf-8"), alive, datetime.date.today()),
+        dead = {r.url for r in results if not r.alive}
+        args.file.write_text(update_last_checked(args.file.read_text(encoding="utf-8"), alive, datetime.date.today(), dead),
                              encoding="utf-8")
-        print(f"last_checked set to {datetime.date.today()} for {len(alive)} entries in {args.file}.")
+        print(f"last_checked set to {datetime.date.today()} for {len(alive)} entries, last_failed for {len(dead)}, "
+              f"in {args.file}.")
     return 0 if all(r.alive for r in results) else 1
 
 

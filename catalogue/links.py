@@ -73,8 +73,10 @@ def looks_offline(results: list[LinkResult]) -> bool:
     return bool(results) and all(r.status == "unreachable" for r in results)
 
 
-def update_last_checked(text: str, alive_urls: set[str], date: datetime.date) -> str:
-    """Set `last_checked: <date>` in the YAML text for the entries whose URL is alive.
+def update_last_checked(text: str, alive_urls: set[str], date: datetime.date, dead_urls: set[str] = frozenset()) -> str:
+    """Set `last_checked: <date>` in the YAML text for the entries whose URL is alive (and drop a
+    `last_failed` left by an earlier check); write `last_failed: <date>` under `last_checked` for
+    the entries whose URL is dead, keeping their `last_checked` (when the link last worked).
 
     Edits the text line by line, so comments and layout of the hand-written file survive.
     """
@@ -85,9 +87,14 @@ def update_last_checked(text: str, alive_urls: set[str], date: datetime.date) ->
         m = re.match(r"^\s*-?\s*url:\s*(\S+)\s*$", line)
         if m:
             current = m.group(1).strip("'\"")
+        if re.match(r"^\s+last_failed:", line) and current in alive_urls | dead_urls:
+            continue  # rewritten below for dead links, gone for live ones
         if current in alive_urls and re.match(r"^\s+last_checked:", line):
             line = re.sub(r"last_checked:.*", f"last_checked: {date.isoformat()}", line)
         out.append(line)
+        if current in dead_urls and re.match(r"^\s+last_checked:", line):
+            indent = re.match(r"^(\s+)", line).group(1)
+            out.append(f"{indent}last_failed: {date.isoformat()}\n")
     return "".join(out)
 
 

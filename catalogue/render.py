@@ -3,6 +3,7 @@ in-browser filters (book/_static/catalogue.js) work on. No server is needed."""
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 
@@ -26,9 +27,25 @@ def _select(name: str, label: str, options: list[str]) -> str:
             f'<option value="">any</option>{opts}</select></label>')
 
 
-def _entry(e: dict) -> str:
+STALE_DAYS = 180  # a link checked longer ago than this is flagged on the page
+
+
+def freshness(e: dict, today: datetime.date) -> tuple[str, str | None]:
+    """What the page says of an entry's link check, and a warning flag (None when the check is recent and passed)."""
+    if "last_failed" in e:
+        worked = "" if e["last_checked"] == "never" else f"; last worked {e['last_checked']}"
+        return f"link failed on {e['last_failed']}{worked}", "failed"
+    if e["last_checked"] == "never":
+        return "link not checked yet", "unchecked"
+    if (today - e["last_checked"]).days > STALE_DAYS:
+        return f"checked {e['last_checked']}, over {STALE_DAYS} days ago", "stale"
+    return f"checked {e['last_checked']}", None
+
+
+def _entry(e: dict, today: datetime.date) -> str:
     esc = html.escape
-    checked = "not checked yet" if e["last_checked"] == "never" else f"checked {e['last_checked']}"
+    checked, flag = freshness(e, today)
+    checked = f'<span class="hepml-check {flag}">{esc(checked)}</span>' if flag else esc(checked)
     badges = [f'<span class="hepml-badge kind">{esc(e["kind"])}</span>']
     badges += [f'<span class="hepml-badge topic">{esc(t)}</span>' for t in e["topics"]]
     badges += [f'<span class="hepml-badge level">{esc(l)}</span>' for l in e["level"]]
@@ -49,7 +66,13 @@ def _entry(e: dict) -> str:
     )
 
 
-def render_html(entries: list[dict]) -> str:
+def render_html(entries: list[dict], today: datetime.date | None = None) -> str:
+    today = today or datetime.date.today()
+    flags = [freshness(e, today)[1] for e in entries]
+    summary = (f'<p class="hepml-freshness">Links: {flags.count(None)} of {len(entries)} checked within the last '
+               f'{STALE_DAYS} days and alive; {flags.count("failed")} failed at their last check; '
+               f'{flags.count("stale")} checked longer ago; {flags.count("unchecked")} not checked yet '
+               f'(<code>python -m catalogue check-links --update</code> records the checks).</p>')
     controls = (
         '<div class="hepml-controls">'
         '<label class="hepml-filter">Search <input type="search" id="filter-search" '
@@ -63,5 +86,5 @@ def render_html(entries: list[dict]) -> str:
         members = sorted((e for e in entries if e["kind"] == kind), key=lambda e: e["title"].lower())
         if members:
             groups.append(f'<section class="hepml-group" data-kind="{html.escape(kind)}">'
-                          f'<h3>{_KIND_HEADINGS[kind]}</h3>' + "".join(_entry(e) for e in members) + "</section>")
-    return f'<div id="hepml-catalogue" data-total="{len(entries)}">{controls}{"".join(groups)}</div>'
+                          f'<h3>{_KIND_HEADINGS[kind]}</h3>' + "".join(_entry(e, today) for e in members) + "</section>")
+    return f'<div id="hepml-catalogue" data-total="{len(entries)}">{summary}{controls}{"".join(groups)}</div>'

@@ -24,7 +24,7 @@ DEFAULT_PATH = Path(__file__).with_name("resources.yaml")
 
 REQUIRED = ["title", "url", "kind", "topics", "level", "format", "language", "host", "licence", "hep_data",
             "last_checked", "description"]
-OPTIONAL = ["chapters"]
+OPTIONAL = ["chapters", "last_failed"]  # last_failed: the date of a failed link check, until a check passes again
 
 
 class CatalogueError(ValueError):
@@ -72,6 +72,8 @@ def check_entry(entry) -> list[str]:
         lc = entry["last_checked"]
         if not (lc == "never" or isinstance(lc, datetime.date)):
             problems.append(f"'last_checked' must be a date (YYYY-MM-DD) or 'never', not {lc!r}")
+    if "last_failed" in entry and not isinstance(entry["last_failed"], datetime.date):
+        problems.append(f"'last_failed' must be the date (YYYY-MM-DD) of the failed check, not {entry['last_failed']!r}")
     return problems
 
 

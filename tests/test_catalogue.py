@@ -195,7 +195,9 @@ def test_update_writes_dates_for_live_links_only(server, tmp_path, capsys):
     data = yaml.safe_load(path.read_text())
     today = datetime.date.today()
     assert [d["last_checked"] for d in data] == [today, "never", today]
+    assert [d.get("last_failed") for d in data] == [None, today, None]  # the dead link is flagged
     assert path.read_text().startswith("# a comment that must survive")
+    catalogue.load(path)  # the file stays valid
     out = capsys.readouterr().out
     assert "2 of 3 links alive" in out and "Moved (update the url)" in out
 
@@ -295,3 +297,39 @@ def test_an_entry_that_is_not_a_mapping_is_explained(entry, message):
 def test_a_url_that_is_not_text_is_explained():
     with pytest.raises(schema.CatalogueError, match="'url' must be a full http"):
         schema.validate([_one(url=42)])
+
+
+def test_a_link_that_works_again_loses_its_failure_flag():
+    from catalogue.links import update_last_checked
+
+    text = ("- title: a\n  url: https://a.example/x\n  last_checked: 2026-01-01\n  last_failed: 2026-06-01\n"
+            "- title: b\n  url: https://b.example/y\n  last_checked: never\n")
+    day = datetime.date(2026, 12, 1)
+    again = update_last_checked(text, {"https://a.example/x"}, day, {"https://b.example/y"})
+    assert again == ("- title: a\n  url: https://a.example/x\n  last_checked: 2026-12-01\n"
+                     "- title: b\n  url: https://b.example/y\n  last_checked: never\n  last_failed: 2026-12-01\n")
+    # failing twice keeps one flag, with the newer date, and the date the link last worked
+    twice = update_last_checked(again, set(), datetime.date(2026, 12, 8), {"https://a.example/x"})
+    assert twice.count("last_failed") == 2 and "last_checked: 2026-12-01\n  last_failed: 2026-12-08" in twice
+
+
+def test_the_page_flags_failed_stale_and_unchecked_links(entries):
+    from catalogue.render import STALE_DAYS, freshness
+
+    today = datetime.date(2026, 12, 1)
+    base = dict(entries[0])
+    recent = dict(base, last_checked=today - datetime.timedelta(days=3))
+    old = dict(base, last_checked=today - datetime.timedelta(days=STALE_DAYS + 1))
+    failed = dict(base, last_checked=datetime.date(2026, 1, 5), last_failed=datetime.date(2026, 11, 30))
+    never = dict(base, last_checked="never")
+    assert freshness(recent, today) == (f"checked {recent['last_checked']}", None)
+    assert freshness(old, today)[1] == "stale" and f"over {STALE_DAYS} days" in freshness(old, today)[0]
+    assert freshness(failed, today) == ("link failed on 2026-11-30; last worked 2026-01-05", "failed")
+    assert freshness(never, today) == ("link not checked yet", "unchecked")
+    page = catalogue.render_html([dict(recent, title="r", url="https://r.example"), dict(old, title="o", url="https://o.example"),
+                                  dict(failed, title="f", url="https://f.example"), dict(never, title="n", url="https://n.example")],
+                                 today=today)
+    assert "Links: 1 of 4 checked within the last 180 days and alive; 1 failed at their last check; 1 checked longer ago; 1 not checked yet" in page
+    assert '<span class="hepml-check failed">link failed on 2026-11-30' in page
+    with pytest.raises(catalogue.CatalogueError, match="last_failed"):
+        catalogue.validate([dict(base, last_failed="soon")])
