@@ -32,7 +32,8 @@ emulation must reproduce the QAT network's outputs. The lesson's own functions t
 network and the QAT network on its sample (about 25 s); then each breakage replaces one result.
 Breakages: an untrained float network; "QAT" without the training (the rounded float weights); the
 emulation compiled from another network (the QAT network before its training); a numpy ap_fixed
-that truncates where it should round. A control run passes.
+that truncates where it should round; a 16-bit emulation whose sums overflow (too few integer
+bits). A control run passes.
 """
 
 from __future__ import annotations
@@ -293,6 +294,12 @@ def fpga_lesson():
     ns["train_float"](float_model, ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"], ns["EPOCHS"])
     ns["float_model"] = float_model
     ns["acc_float"] = ns["accuracy"](ns["torch_scores"](float_model, ns["x_test"]), ns["y_test"])
+    layer_sums, _ = ns["largest_values"](float_model, ns["x_train"])
+    ns["INTEGER_BITS"] = 1 + int(np.ceil(np.log2(1.25 * max(layer_sums))))  # as the lesson chooses them
+    ns["REFERENCE"] = f"ap_fixed<16,{ns['INTEGER_BITS']}>"
+    ns["acc_hls_16"] = ptq_accuracy(ns, ns["REFERENCE"])
+    narrowest = min(ns["PTQ_WIDTHS"])
+    ns["ptq_scan"] = {16: ns["acc_hls_16"], narrowest: ptq_accuracy(ns, f"ap_fixed<{narrowest},{ns['INTEGER_BITS']}>")}
     rounded = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
     ns["load_float_weights"](rounded, float_model)
     ns["rounded"] = rounded
@@ -305,6 +312,12 @@ def fpga_lesson():
     ns.update(emulate(ns, qat, "qat"))
     ns["qat_results"] = {}
     return ns, check
+
+
+def ptq_accuracy(ns: dict, precision: str) -> float:
+    """The lesson's post-training quantisation of its float network, emulated by hls4ml."""
+    emulation = ns["hls_from_torch"](ns["float_model"], precision, precision.replace("<", "_").replace(",", "_").strip(">"))
+    return ns["accuracy"](ns["hls_scores"](emulation, ns["x_test"]), ns["y_test"])
 
 
 def emulate(ns: dict, model, name: str) -> dict:
@@ -361,3 +374,10 @@ def test_fpga_lesson_check_fails_for_a_fixed_point_emulation_that_truncates(fpga
     assert not truncating["cpp_agrees"]
     with pytest.raises(AssertionError, match="differs from the C.. type"):
         run_fpga_check(ns, check, cpp_agrees=truncating["cpp_agrees"])
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_a_16_bit_emulation_that_overflows(fpga_lesson):
+    ns, check = fpga_lesson
+    with pytest.raises(AssertionError, match="sums overflow"):
+        run_fpga_check(ns, check, acc_hls_16=ptq_accuracy(ns, "ap_fixed<16,3>"))

@@ -31,9 +31,9 @@ both on the ungroomed jet; the jet groomed with the modified mass-drop tagger (m
 beta = 0, z_cut = 0.1, R0 = 0.8; FastJet contrib's `SoftDrop`) gives `mass_mmdt` (GeV) and, through
 FastJet contrib's `EnergyCorrelator` classes (pT and Delta R measure), the energy-correlation
 ratios C1 (beta = 0, 1, 2), C2, D2, M2, N2 (beta = 1, 2) and the generalised D2 with alpha = 1
-(beta = 1, 2; with beta = 1 it equals D2, as in the real data). A jet whose groomed jet has fewer
-than three constituents has undefined three-point ratios and is not kept (about one jet in a
-thousand).
+(beta = 1, 2; with beta = 1 it equals D2, as in the real data). A jet groomed down to two
+constituents has no three-point correlation: its C2, D2, M2 and N2 are 0 (about 1 % of the quark
+jets); a jet whose ratios are undefined (0/0, a single groomed constituent) is not kept.
 
 **Format**, as OpenML serves the real dataset: one Parquet file, `dataset_42468.pq`, with the 16
 feature columns in the real order (float64) and the target `class` (string: g, q, t, w, z), the
