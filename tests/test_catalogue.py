@@ -37,7 +37,7 @@ def test_catalogue_is_valid_and_large_enough(entries):
     "opendata.cern.ch/record/328", "zenodo.org/records/2603256", "zenodo.org/records/6619768", "JetNet",
     "zenodo.org/records/3164691", "zenodo.org/records/4730157", "zenodo.org/records/8099322", "openml.org/d/42468",
     "fair-universe", "opendata.atlas.cern", "opendata.cern.ch", "hsf-training", "hls4ml-tutorial", "gnn-tracking",
-    "sbi-dev.github.io", "indico.in2p3.fr", "neuromatch", "scikit-hep", "pytorch_geometric", "brevitas",
+    "sbi.readthedocs.io", "indico.in2p3.fr", "neuromatch", "scikit-hep", "pytorch_geometric", "brevitas",
     "notebook.cc.in2p3.fr", "idris.fr/jean-zay", "mybinder.org", "colab.research.google.com", "swan.cern.ch",
     "iml.web.cern.ch", "hepsoftwarefoundation.org", "eucaif.org", "fastmachinelearning.org", "HEPML-LivingReview",
 ])
