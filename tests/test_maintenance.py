@@ -68,3 +68,11 @@ def test_failed_tests_are_read_from_the_junit_report(tmp_path):
     assert "| numpy | 2.4.6 | 2.5.0 |" in report and "2 tests broke" in report and "`tests.test_a::test_bad`" in report
     assert "Every test passed" in latest_deps.report_markdown({"moved": [], "added": [], "removed": []}, [], 0)
     assert "did not produce a report" in latest_deps.report_markdown({"moved": [], "added": [], "removed": []}, None, 4)
+
+
+def test_the_school_feedback_form_is_a_valid_issue_form():
+    form = ROOT / ".github" / "ISSUE_TEMPLATE" / "school-feedback.yml"
+    proc = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-issue-forms", form],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "school-feedback.yml" in (ROOT / "book" / "instructors.md").read_text()
