@@ -131,12 +131,15 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             name="cms-hep-tutorial-2012",
-            title="CMS 2012 HEP tutorial ntuples (ttbar and backgrounds, 8 TeV)",
+            title="CMS HEP tutorial ntuples (2011 data, ttbar and backgrounds)",
             description=(
-                "Reduced CMS 2012 ntuples made for teaching a top-quark pair analysis: simulated "
-                "ttbar (signal), Drell-Yan, QCD, single top, W+jets, WW, WZ, ZZ, and real 2012 "
-                "collision data selected by a single isolated muon trigger; jets, muons, electrons, "
-                "photons, missing transverse momentum and ttbar truth as jagged ROOT branches."
+                "Reduced CMS ntuples made for teaching a top-quark pair analysis (C. Sander and A. Schmidt, "
+                "published by IPPOG in 2012): simulated ttbar (signal), Drell-Yan, QCD, single top, W+jets, WW, "
+                "WZ, ZZ, and real collision data of 2011 (Run2011A, about 50 pb-1) selected by a single isolated "
+                "muon trigger (pT > 24 GeV); jets, muons, electrons, photons, missing transverse momentum and "
+                "ttbar truth as jagged ROOT branches. The records state no collision energy; the 2011 run was at "
+                "7 TeV. Record 212 is the tutorial's analysis framework, whose archive holds the files (the samples "
+                "are also records 203-211; the tutorial itself is record 50)."
             ),
             record_url="https://opendata.cern.ch/record/212",
             files=(
@@ -151,10 +154,10 @@ DATASETS: dict[str, Dataset] = {
             ),
             members=("data.root", "ttbar.root", "wjets.root", "dy.root", "single_top.root",
                      "ww.root", "wz.root", "zz.root", "qcd.root"),
-            licence="CC0-1.0",
+            licence="not stated in the records (CERN Open Data's CMS material is usually CC0)",
             citation=(
-                "CMS Collaboration, CMS 2012 HEP tutorial ntuples (top-quark pair analysis), "
-                "CERN Open Data Portal, record 212, https://opendata.cern.ch/record/212"
+                "Sander, C. and Schmidt, A., CMS HEP Tutorial (analysis framework and ntuples), CERN Open Data "
+                "Portal, record 212 (2012), https://opendata.cern.ch/record/212; the tutorial: record 50"
             ),
             schema=(
                 "One ROOT file per process (`data.root`, `ttbar.root`, ...), each with the TTree "

@@ -1,6 +1,7 @@
-"""Simulated stand-in for the CMS 2012 "HEP tutorial" ntuples (CERN Open Data record 212).
+"""Simulated stand-in for the CMS "HEP tutorial" ntuples (CERN Open Data record 212; 2011 data).
 
-**Processes.** Pythia 8 (pythia8mc), proton-proton collisions at sqrt(s) = 8 TeV, one file
+**Processes.** Pythia 8 (pythia8mc), proton-proton collisions at sqrt(s) = 7 TeV (the real data are
+of 2011, Run2011A; the records state no energy, and the 2011 run was at 7 TeV), one file
 per process with the real file names: `ttbar` (signal; `Top:gg2ttbar`, `Top:qqbar2ttbar`),
 `wjets` (W + jet, W -> mu nu, pTHat > 40 GeV), `dy` (gamma*/Z + jet, Z -> mu mu, m > 40 GeV,
 pTHat > 20 GeV), `single_top` (t- and s-channel, `Top:qq2tq(t:W)`, `Top:ffbar2tqbar(s:W)`), `ww`, `wz`, `zz` (`WeakDoubleBoson`), and
@@ -76,7 +77,7 @@ PROCESSES = {  # name: (Pythia settings, share of the simulated events)
     "zz": (["WeakDoubleBoson:ffbar2gmZgmZ = on", "23:mMin = 40"], 0.03),
     "qcd": (["HardQCD:all = on", "PhaseSpace:pTHatMin = 30"], 0.12),
 }
-_COMMON = ["Beams:eCM = 8000", "PartonLevel:MPI = off", "HadronLevel:Hadronize = off", "Print:quiet = on"]
+_COMMON = ["Beams:eCM = 7000", "PartonLevel:MPI = off", "HadronLevel:Hadronize = off", "Print:quiet = on"]
 _TRUTH = ["MChadronicBottom", "MCleptonicBottom", "MChadronicWDecayQuark", "MChadronicWDecayQuarkBar",
           "MClepton", "MCneutrino"]
 
@@ -286,10 +287,10 @@ def generate(directory: Path, n_events: int, seed: int, luminosity_pb: float = L
 
 RECIPE = SampleRecipe(
     dataset="cms-hep-tutorial-2012",
-    version=1,
+    version=2,  # v2: 7 TeV, as the 2011 data (was 8 TeV)
     seed=212,
     n_events=16_000,
-    summary="Pythia 8 ttbar, W+jets, Drell-Yan, single top, dibosons and QCD at 8 TeV with a parametrised CMS-like response, plus simulated pseudo-data",
+    summary="Pythia 8 ttbar, W+jets, Drell-Yan, single top, dibosons and QCD at 7 TeV with a parametrised CMS-like response, plus simulated pseudo-data",
     doc=__doc__,
     generate=generate,
 )
