@@ -7,19 +7,19 @@ default tune, no multiparton interactions and no pile-up.
   bosons decaying to quarks, pTHat in [540, 680] GeV;
 - background (`is_signal_new = 0`): QCD dijets (`HardQCD:all`), pTHat in [540, 680] GeV.
 
-**Detector** (a simple, documented particle-flow response standing in for the Delphes ATLAS
-card of the reference; not ATLAS's simulation): charged particles with pT > 0.5 GeV and
-|eta| < 2.5 are tracks, reconstructed with 95 % efficiency and a pT resolution of
-1 % (+) 0.05 % x pT/GeV. Every other visible particle (photons, neutral hadrons, charged
-particles without a track) deposits its energy, smeared by 10 %/sqrt(E/GeV) (+) 1 % for
-photons and electrons and 50 %/sqrt(E/GeV) (+) 3 % for hadrons, in calorimeter towers of
-Delta eta x Delta phi = 0.1 x 2 pi/63; a tower above 0.5 GeV becomes one massless
-constituent at the tower centre. Neutrinos are invisible. The constituents (tracks and
-towers) are clustered with FastJet, anti-kT R = 0.8.
+**Detector** (a documented energy-flow response after the Delphes ATLAS card of the reference,
+not ATLAS's simulation): every visible particle deposits its energy in calorimeter towers of
+Delta eta x Delta phi = 0.1 x 10 degrees (electrons and photons with the card's ECAL resolution,
+hadrons with its HCAL resolution), charged particles included. Charged particles with
+pT > 0.5 GeV and |eta| < 2.5 are also tracks (95 % efficiency, pT resolution 1 % (+) 0.05 % x
+pT/GeV). The energy-flow constituents are the tracks and, for each tower whose energy exceeds
+that of its tracks by more than 1 GeV, a massless neutral candidate carrying the excess at the
+tower centre, as Delphes' EFlow makes them. Neutrinos are invisible. The constituents are
+clustered with FastJet, anti-kT R = 0.8.
 
-**Selection**, as in the reference: jets with 550 < pT < 650 GeV and |eta| < 2. A signal jet
-must lie within Delta R < 0.8 of a hadronically decaying top quark and of all three of
-its decay quarks (b, q, q'); every selected QCD jet is kept (up to two per event).
+**Selection**, as in the reference: the leading jet of each event only, with 550 < pT < 650
+GeV and |eta| < 2. A signal jet must lie within Delta R < 0.8 of a hadronically decaying top
+quark and of all three of its decay quarks (b, q, q'); QCD jets are not matched.
 
 **Format**, as in the reference: `train.h5`, `val.h5`, `test.h5` (60/20/20 % of the jets),
 each a pandas DataFrame under the key `table` with the columns E_0, PX_0, PY_0, PZ_0, E_1,
@@ -104,7 +104,9 @@ def _top_decays(flat, n_events):
 # ---------------------------------------------------------------------------------------
 # detector: tracks and calorimeter towers
 
-_TOWER_DETA, _TOWER_NPHI = 0.1, 63
+# calorimeter towers of the Delphes ATLAS card: 0.1 in eta, 10 degrees in phi
+_TOWER_DETA, _TOWER_NPHI = 0.1, 36
+TOWER_THRESHOLD = 1.0  # GeV: a tower's excess over its tracks that becomes a neutral candidate
 
 
 def _charge_of(pids: np.ndarray, pythia) -> np.ndarray:
@@ -118,8 +120,29 @@ def _eta_phi(px, py, pz):
     return np.arcsinh(pz / np.maximum(pt, 1e-12)), np.arctan2(py, px), pt
 
 
+def _ecal_sigma(energy):
+    """Delphes ATLAS card, ECAL: sigma(E) = sqrt((0.0017 E)^2 + 0.101^2 E / GeV)."""
+    return np.sqrt((0.0017 * energy) ** 2 + 0.101 ** 2 * energy)
+
+
+def _hcal_sigma(energy):
+    """Delphes ATLAS card, HCAL (|eta| < 1.7): sigma(E) = sqrt((0.0302 E)^2 + 0.5205^2 E / GeV + (1.59 GeV)^2)."""
+    return np.sqrt((0.0302 * energy) ** 2 + 0.5205 ** 2 * energy + 1.59 ** 2)
+
+
 def _reconstruct(flat, counts, pythia, rng):
-    """Particle-flow constituents per event: jagged px, py, pz, E (tracks then towers)."""
+    """Energy-flow constituents per event, as Delphes' EFlow: tracks, then neutral candidates from
+    the calorimeter towers' energy minus the energy of the tracks pointing at them (jagged px, py,
+    pz, E).
+
+    Every visible particle deposits in the calorimeter (electrons and photons in the ECAL, hadrons
+    in the HCAL, each smeared with the ATLAS card's resolution), charged ones too. Tracks (charged
+    particles with pT > 0.5 GeV and |eta| < 2.5, 95 % efficient, pT resolution 1 % (+) 0.05 % x
+    pT/GeV) are energy-flow candidates of their own, and a tower whose energy exceeds its tracks'
+    by more than TOWER_THRESHOLD becomes a massless neutral candidate carrying the excess at the
+    tower's centre. So the calorimeter's fluctuations on charged hadrons and the towers' coarse
+    granularity reach the jet, as in Delphes.
+    """
     final = flat["status"] > 0
     pid = flat["id"]
     visible = final & ~np.isin(np.abs(pid), (12, 14, 16))
@@ -134,19 +157,17 @@ def _reconstruct(flat, counts, pythia, rng):
     momenta = np.stack([px[tracked], py[tracked], pz[tracked]], axis=1) * scale[:, None]
     tracks = np.column_stack([momenta, np.sqrt(np.sum(momenta ** 2, axis=1) + 0.13957 ** 2)])
     track_event = event[tracked]
-    # calorimeter: everything else that is visible, summed in towers
-    c = ~tracked
-    em = np.isin(np.abs(pid[idx][c]), (11, 22))
-    energy = e[c]
-    sigma = np.where(em, np.hypot(0.10 / np.sqrt(np.maximum(energy, 1e-3)), 0.01),
-                     np.hypot(0.50 / np.sqrt(np.maximum(energy, 1e-3)), 0.03))
-    energy = energy * resolution_factors(sigma, rng, floor=0.0)
-    ieta = np.floor(eta[c] / _TOWER_DETA).astype(np.int64)
-    iphi = np.floor((phi[c] + np.pi) / (2 * np.pi) * _TOWER_NPHI).astype(np.int64) % _TOWER_NPHI
-    key = (event[c] * 4096 + (ieta + 2048)) * 64 + iphi  # sorted by event first
+    # calorimeter: every visible particle deposits its smeared energy in a tower
+    em = np.isin(np.abs(pid[idx]), (11, 22))
+    sigma = np.where(em, _ecal_sigma(e), _hcal_sigma(e)) / np.maximum(e, 1e-3)
+    deposit = e * resolution_factors(sigma, rng, floor=0.0)
+    ieta = np.floor(eta / _TOWER_DETA).astype(np.int64)
+    iphi = np.floor((phi + np.pi) / (2 * np.pi) * _TOWER_NPHI).astype(np.int64) % _TOWER_NPHI
+    key = (event * 4096 + (ieta + 2048)) * 64 + iphi  # sorted by event first
     towers, inverse = np.unique(key, return_inverse=True)
-    tower_e = np.bincount(inverse, weights=energy, minlength=len(towers))
-    keep = tower_e > 0.5
+    tower_e = np.bincount(inverse, weights=deposit, minlength=len(towers))
+    tower_e -= np.bincount(inverse[tracked], weights=tracks[:, 3], minlength=len(towers))
+    keep = tower_e > TOWER_THRESHOLD
     towers, tower_e = towers[keep], tower_e[keep]
     tower_event = towers // (64 * 4096)
     t_eta = ((towers // 64) % 4096 - 2048 + 0.5) * _TOWER_DETA
@@ -182,7 +203,12 @@ def _select_jets(constituents, decays, signal: bool):
     jet_event = np.repeat(np.arange(len(counts)), counts)
     jx, jy, jz = (ak.to_numpy(ak.flatten(jets[k])) for k in ("px", "py", "pz"))
     jeta, jphi, jpt = _eta_phi(jx, jy, jz)
-    chosen = (jpt > JET_PT_RANGE[0]) & (jpt < JET_PT_RANGE[1]) & (np.abs(jeta) < JET_ABS_ETA_MAX)
+    # the leading jet of each event only, as in the reference
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    leading = np.zeros(len(jpt), dtype=bool)
+    leading[first[has] + np.array([np.argmax(jpt[f:f + c]) for f, c in zip(first[has], counts[has])], dtype=np.int64)] = True
+    chosen = leading & (jpt > JET_PT_RANGE[0]) & (jpt < JET_PT_RANGE[1]) & (np.abs(jeta) < JET_ABS_ETA_MAX)
     truth = np.zeros((len(jpt), 4))
     if signal:
         matched = np.zeros(len(jpt), dtype=bool)
@@ -194,13 +220,6 @@ def _select_jets(constituents, decays, signal: bool):
             truth[hit] = d[hit, 0][:, [3, 0, 1, 2]]  # E, px, py, pz
             matched |= hit
         chosen &= matched
-    else:
-        # at most the two hardest selected jets of an event (the dijet system)
-        rank = np.zeros(len(jpt), dtype=np.int64)
-        for ev in np.unique(jet_event[chosen]):
-            rows = np.flatnonzero((jet_event == ev) & chosen)
-            rank[rows[np.argsort(-jpt[rows])]] = np.arange(len(rows))
-        chosen &= rank < 2
     flat_parts = ak.flatten(parts, axis=1)[chosen]  # one list of constituents per chosen jet
     pt = np.hypot(flat_parts.px, flat_parts.py)
     flat_parts = flat_parts[ak.argsort(pt, axis=1, ascending=False)][:, :N_CONSTITUENTS]
@@ -267,7 +286,7 @@ def generate(directory: Path, n_events: int, seed: int) -> None:
 
 RECIPE = SampleRecipe(
     dataset="top-tagging-2019",
-    version=1,
+    version=2,  # v2: Delphes-like energy flow (calorimeter deposits of charged particles, tower minus tracks), leading jet only
     seed=20190314,
     n_events=20_000,
     summary="Pythia 8 + FastJet at 14 TeV: hadronic top jets vs QCD jets, pT 550-650 GeV, anti-kT 0.8",
