@@ -13,6 +13,22 @@ GNN_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "01-gnn-tracking.ipynb"
 CALO_LESSON = ROOT / "notebooks" / "04-calo-gan" / "01-calo-gan.ipynb"
 SBI_LESSON = ROOT / "notebooks" / "05-sbi" / "01-sbi-z-boson.ipynb"
 FPGA_LESSON = ROOT / "notebooks" / "06-fpga" / "01-fpga-jet-tagger.ipynb"
+SELECTION_LESSON = ROOT / "notebooks" / "01-root-and-bdt" / "01-root-awkward-selection.ipynb"
+BDT_LESSON = ROOT / "notebooks" / "01-root-and-bdt" / "02-bdt-higgsml.ipynb"
+CNN_LESSON = ROOT / "notebooks" / "02-cnn-jet-images" / "01-top-tagging-cnn.ipynb"
+
+
+def mutated_copy(path: Path, directory: Path, replacements: dict[str, str]) -> Path:
+    """A copy of the lesson in ``directory`` with each text of ``replacements`` (which must occur in
+    exactly one code cell) replaced: a deliberate breakage of the lesson's code."""
+    nb = nbformat.read(path, as_version=4)
+    for old, new in replacements.items():
+        cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+        assert len(cells) == 1, f"{old!r} is in {len(cells)} code cells of {path.name}, not one"
+        cells[0].source = cells[0].source.replace(old, new)
+    copy = Path(directory) / path.name
+    nbformat.write(nb, copy)
+    return copy
 
 
 def lesson_namespace(path: Path, run_until: str | None = None, **parameters) -> tuple[dict, str]:

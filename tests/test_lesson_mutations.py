@@ -34,6 +34,17 @@ Breakages: an untrained float network; "QAT" without the training (the rounded f
 emulation compiled from another network (the QAT network before its training); a numpy ap_fixed
 that truncates where it should round; a 16-bit emulation whose sums overflow (too few integer
 bits). A control run passes.
+
+Lessons 1.1, 1.2 and 2.1 run whole (up to their self-checks) in well under a minute each, so each
+breakage is a modified copy of the lesson (or a parameter) run once; the lessons as they are run
+in the notebook tests. Lesson 1.1 (ttbar selection): the b tag must raise the ttbar purity,
+data must match the prediction. Breakages: the b-tag cut removed (BTAG_CUT below every
+discriminator value); the simulation's event weights dropped. Lesson 1.2 (BDTs on HiggsML):
+trained without the balanced weights; the AMS computed with `Weight` instead of `KaggleWeight`;
+the public test part leaked into the training; and the lesson's own invitation, MAX_DEPTH = 8 and
+MIN_LEAF = 5, which it announces will stop at the overtraining assertion. Lesson 2.1 (top-tagging
+CNN): a network that does not learn (learning rate 0), and one whose training diverges (learning
+rate 1): in both the best epoch is the first and the AUC falls.
 """
 
 from __future__ import annotations
@@ -41,7 +52,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import CALO_LESSON, FPGA_LESSON, GNN_LESSON, SBI_LESSON, lesson_namespace
+from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, SBI_LESSON, SELECTION_LESSON,
+                         lesson_namespace, mutated_copy)
 
 
 @pytest.fixture(scope="module")
@@ -381,3 +393,63 @@ def test_fpga_lesson_check_fails_for_a_16_bit_emulation_that_overflows(fpga_less
     ns, check = fpga_lesson
     with pytest.raises(AssertionError, match="sums overflow"):
         run_fpga_check(ns, check, acc_hls_16=ptq_accuracy(ns, "ap_fixed<16,3>"))
+
+
+# ---------------------------------------------------------------------------------------
+# lessons 1.1, 1.2 and 2.1: each breakage runs a modified copy of the lesson up to its self-check
+
+
+def run_lesson_check(path, tmp_path, replacements=None, run_until=None, **parameters):
+    lesson = mutated_copy(path, tmp_path, replacements or {}) if replacements else path
+    ns, check = lesson_namespace(lesson, run_until=run_until, **parameters)
+    exec(check, ns)
+
+
+SELECTION_CHECK = "tolerance = 0.10 if MODE"
+
+
+@pytest.mark.slow
+def test_selection_lesson_check_fails_without_the_b_tag(tmp_path):
+    with pytest.raises(AssertionError, match="b tag should raise the ttbar purity"):
+        run_lesson_check(SELECTION_LESSON, tmp_path, run_until=SELECTION_CHECK, BTAG_CUT=-100.0, N_DASK_WORKERS=1)
+
+
+@pytest.mark.slow
+def test_selection_lesson_check_fails_without_the_event_weights(tmp_path):
+    with pytest.raises(AssertionError, match="data/simulation after the muon selection"):
+        run_lesson_check(SELECTION_LESSON, tmp_path, {"else ev.EventWeight\n": "else ev.EventWeight * 0 + 1\n"},
+                         run_until=SELECTION_CHECK, N_DASK_WORKERS=1)
+
+
+BDT_CHECK = "hgb, xgbm, cut = results.loc"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("breakage, replacements, message", [
+    ("trained without the balanced weights", {"make().fit(X_train, y_train, sample_weight=w_train)": "make().fit(X_train, y_train)"},
+     "trained with balanced weights"),
+    ("AMS with Weight instead of KaggleWeight", {'kw_test = df.loc[test, "KaggleWeight"]': 'kw_test = df.loc[test, "Weight"]'},
+     "normalised to the full luminosity"),
+    ("public test part leaked into the training", {'train = (df["KaggleSet"] == "t").to_numpy()':
+                                                   'train = df["KaggleSet"].isin(["t", "b"]).to_numpy()'},
+     "training part only"),
+])
+def test_bdt_lesson_check_fails_when_broken(tmp_path, breakage, replacements, message):
+    with pytest.raises(AssertionError, match=message):
+        run_lesson_check(BDT_LESSON, tmp_path, replacements, run_until=BDT_CHECK, N_BOOTSTRAP=10)
+
+
+@pytest.mark.slow
+def test_bdt_lesson_overtraining_invitation_stops_where_the_lesson_says(tmp_path):
+    with pytest.raises(AssertionError, match="overtraining"):
+        run_lesson_check(BDT_LESSON, tmp_path, run_until=BDT_CHECK, N_BOOTSTRAP=10, MAX_DEPTH=8, MIN_LEAF=5)
+
+
+CNN_CHECK = "AUC_THRESHOLD = 0.97 if MODE"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("learning_rate", [0.0, 1.0], ids=["does not learn", "diverges"])
+def test_cnn_lesson_check_fails_when_training_fails(tmp_path, learning_rate):
+    with pytest.raises(AssertionError, match="CNN|epoch"):
+        run_lesson_check(CNN_LESSON, tmp_path, run_until=CNN_CHECK, LEARNING_RATE=learning_rate, MAX_EPOCHS=4)
