@@ -51,7 +51,8 @@ def sha256(path: Path) -> str:
 
 def resplit_higgsml(rows: pd.DataFrame, seed: int = 2014) -> pd.DataFrame:
     """The first 10,000 rows are all KaggleSet 't': give them the real file's t/b/v/u parts and
-    renormalise KaggleWeight per part and label to the full file's totals, as the real file has."""
+    renormalise KaggleWeight per part and label, and Weight per label, to the full file's totals, as
+    the real file has."""
     rows = rows.copy()
     order = np.argsort(np.random.default_rng(seed).random(len(rows)))  # a random order of the rows
     bounds = np.cumsum([0] + list(KAGGLE_PARTS.values())) / sum(KAGGLE_PARTS.values()) * len(rows)
@@ -61,6 +62,9 @@ def resplit_higgsml(rows: pd.DataFrame, seed: int = 2014) -> pd.DataFrame:
     rows["KaggleSet"] = parts
     for (letter, label), group in rows.groupby(["KaggleSet", "Label"]).groups.items():
         rows.loc[group, "KaggleWeight"] *= KAGGLE_TOTALS[label] / rows.loc[group, "KaggleWeight"].sum()
+    # and Weight, over all rows, to the full file's luminosity (its sums per label are the same totals)
+    for label, group in rows.groupby("Label").groups.items():
+        rows.loc[group, "Weight"] *= KAGGLE_TOTALS[label] / rows.loc[group, "Weight"].sum()
     return rows
 
 
