@@ -35,6 +35,10 @@ emulation compiled from another network (the QAT network before its training); a
 that truncates where it should round; a 16-bit emulation whose sums overflow (too few integer
 bits). A control run passes.
 
+Lesson 0 (ROOT to histogram) runs in seconds: its dimuon mass must show the J/psi and the Z, and
+the chunked read must reproduce the in-memory histogram. Breakages: the muon momenta 3 % off (a
+miscalibrated scale); the chunked read stopping half-way.
+
 Lessons 1.1, 1.2 and 2.1 run whole (up to their self-checks) in well under a minute each, so each
 breakage is a modified copy of the lesson (or a parameter) run once; the lessons as they are run
 in the notebook tests. Lesson 1.1 (ttbar selection): the b tag must raise the ttbar purity,
@@ -52,8 +56,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, SBI_LESSON, SELECTION_LESSON,
-                         lesson_namespace, mutated_copy)
+from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, HISTOGRAM_LESSON, SBI_LESSON,
+                         SELECTION_LESSON, lesson_namespace, mutated_copy)
 
 
 @pytest.fixture(scope="module")
@@ -453,3 +457,16 @@ CNN_CHECK = "AUC_THRESHOLD = 0.97 if MODE"
 def test_cnn_lesson_check_fails_when_training_fails(tmp_path, learning_rate):
     with pytest.raises(AssertionError, match="CNN|epoch"):
         run_lesson_check(CNN_LESSON, tmp_path, run_until=CNN_CHECK, LEARNING_RATE=learning_rate, MAX_EPOCHS=4)
+
+
+HISTOGRAM_CHECK = "expected_branches = {"
+
+
+@pytest.mark.parametrize("breakage, replacements, message", [
+    ("muon momenta 3 % off", {'"pt": arrays.Muon_pt,': '"pt": arrays.Muon_pt * 1.03,'}, "J/psi peak"),
+    ("the chunked read stops half-way", {"step_size=CHUNK_SIZE, entry_stop=n_read)": "step_size=CHUNK_SIZE, entry_stop=n_read // 2)"},
+     "chunked reading"),
+])
+def test_histogram_lesson_check_fails_when_broken(tmp_path, breakage, replacements, message):
+    with pytest.raises(AssertionError, match=message):
+        run_lesson_check(HISTOGRAM_LESSON, tmp_path, replacements, run_until=HISTOGRAM_CHECK)
