@@ -26,9 +26,35 @@ def _heading(cell, text: str) -> bool:
     return cell.cell_type == "markdown" and re.search(rf"^#+\s*{re.escape(text)}", cell.source, re.M | re.I) is not None
 
 
+def _cells(row: str) -> int:
+    return len(re.sub(r"\\\|", "", row.strip().strip("|")).split("|"))
+
+
+def table_problems(markdown: str) -> list[str]:
+    """Rows of Markdown tables whose number of cells differs from their header's."""
+    problems, header = [], None
+    for line in markdown.splitlines():
+        if not line.lstrip().startswith("|"):
+            header = None
+            continue
+        if header is None:
+            header = _cells(line)
+        elif _cells(line) != header:
+            problems.append(f"a table row has {_cells(line)} cells where its header has {header} "
+                            f"(a '|' inside math splits it: use \\lvert ... \\rvert): {line.strip()[:80]}")
+    return problems
+
+
 def lint_notebook(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     cells, problems = nb.cells, []
+
+    # Markdown tables: every row has the header's number of cells (a | inside $...$, as in $|\eta|$,
+    # splits a row and its last requirements vanish on the page; write \lvert ... \rvert)
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown":
+            for problem in table_problems(c.source):
+                problems.append(f"cell {i}: {problem}")
 
     # outputs are stripped in git
     for i, c in enumerate(cells):

@@ -236,3 +236,12 @@ def test_launch_buttons_are_configured():
     assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
     assert config["repository"]["url"].startswith("https://github.com/")
     assert config["execute"]["execute_notebooks"] == "force"
+
+
+def test_lint_reports_a_table_row_split_by_a_pipe_in_math():
+    from lesson_lint import table_problems
+
+    good = "| object | requirement |\n|---|---|\n| muon | $\\lvert\\eta\\rvert < 2.1$, isolated |\n"
+    broken = "| object | requirement |\n|---|---|\n| muon | $|\\eta| < 2.1$, isolated |\n"
+    assert table_problems(good) == []
+    assert table_problems(broken) and "4 cells where its header has 2" in table_problems(broken)[0]
