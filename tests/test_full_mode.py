@@ -213,13 +213,13 @@ def test_tutorial_full_mode_through_the_mirror(student):
     assert set(files.files) == set(TUTORIAL_FILES) and HITS["cms-hep-tutorial-2012/HEPTutorial_0.tar"] == 1
     vector.register_awkward()
     ns = {"ak": ak, "np": np, "uproot": uproot, "files": files, "MAX_EVENTS_PER_FILE": None, "BTAG_CUT": 1.74}
-    exec(lesson_cell("01-root-and-bdt/01-root-awkward-selection.ipynb", "def read(").split("\n\nevents, weight_scale")[0], ns)
+    exec(lesson_cell("01-root-and-bdt/01-root-awkward-selection.ipynb", "def read(").split("\n\nevents, fraction_read")[0], ns)
     exec(lesson_cell("01-root-and-bdt/01-root-awkward-selection.ipynb", "def analyse(").split("\nresults =")[0], ns)
     # the real files' yields, as the shared data's README gives them (sum of EventWeight)
     expected = {"qcd": 7.9e4, "single_top": 312, "ww": 230, "wz": 70, "zz": 16.9}
     for name, total in expected.items():
-        events, scale = ns["read"](name)
-        assert scale == 1.0
+        events, fraction = ns["read"](name)
+        assert fraction == 1.0  # no cap: the whole file read
         steps, weight, _ = ns["analyse"](events, False)
         assert float(ak.sum(weight)) == pytest.approx(total, rel=0.02), name
         counts = [int(ak.sum(mask)) for mask in steps.values()]
