@@ -43,15 +43,32 @@ def cache_roots() -> list[Path]:
     return roots
 
 
-def make_dirs(directory: Path) -> None:
-    """``mkdir -p`` whose new directories every user can read and enter, whatever the umask."""
+def make_dirs(directory: Path) -> list[Path]:
+    """``mkdir -p`` whose new directories every user can read and enter, whatever the umask.
+    Returns the directories it created, outermost first (for `remove_empty_dirs`)."""
     missing = []
     while not directory.exists():
         missing.append(directory)
         directory = directory.parent
+    created = []
     for path in reversed(missing):
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir()
+            created.append(path)
+        except FileExistsError:  # another process made it meanwhile: not ours to remove
+            pass
         path.chmod(SHARED_DIR_MODE)
+    return created
+
+
+def remove_empty_dirs(created: list[Path]) -> None:
+    """Remove, innermost first, those of ``created`` that are empty: a failed attempt leaves no
+    empty directory behind (a directory another process has filled meanwhile stays)."""
+    for path in reversed(created):
+        try:
+            path.rmdir()
+        except OSError:  # not empty, or already gone
+            pass
 
 
 def make_readable(path: Path) -> None:
@@ -67,13 +84,16 @@ def is_writable(directory: Path) -> bool:
     ``os.access`` is not enough: root ignores permission bits and read-only mounts
     only show up on an actual write.
     """
+    created = []
     try:
-        make_dirs(directory)
+        created = make_dirs(directory)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
             pass
         return True
     except OSError:
         return False
+    finally:  # a probe: what it created goes again (whoever writes makes the directories)
+        remove_empty_dirs(created)
 
 
 def writable_root() -> Path:
@@ -132,8 +152,9 @@ def create_once(target: Path, make: Callable[[Path], None], *, directory: bool,
     """
     if target.exists():
         return target
-    make_dirs(target.parent)
-    with FileLock(str(target) + ".lock"):
+    created = make_dirs(target.parent)
+    lock = str(target) + ".lock"
+    with FileLock(lock):
         if target.exists():  # another process finished it while we waited
             return target
         if directory:
@@ -149,7 +170,23 @@ def create_once(target: Path, make: Callable[[Path], None], *, directory: bool,
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink(missing_ok=True)
-            if isinstance(exc, catch):
-                raise failure(exc) from exc
-            raise
-    return target
+            remove_lock_file(lock)
+            failed = exc
+        else:
+            failed = None
+    if failed is None:
+        return target
+    remove_empty_dirs(created)
+    if isinstance(failed, catch):
+        raise failure(failed) from failed
+    raise failed
+
+
+def remove_lock_file(lock: str) -> None:
+    """Unlink a lock file while holding its lock, after a failed attempt, so that nothing is
+    left behind. filelock's Unix lock (4.x, pinned) is built for this: a process waiting on the old
+    file sees that it was unlinked (st_nlink == 0) and locks a fresh one."""
+    try:
+        os.unlink(lock)
+    except OSError:
+        pass

@@ -318,45 +318,64 @@ def fetch_remote_file(dataset: Dataset, rf: RemoteFile, *, timeout: float | None
     limit = rf.size_limit
     deadline = download_deadline(limit)
     target_dir = cache.writable_root() / relative.parent
-    cache.make_dirs(target_dir)
+    created = cache.make_dirs(target_dir)
     target = target_dir / rf.filename
     downloaded = target_dir / f".{rf.filename}.download"  # verified before it gets the real name
+    lock = str(target) + ".lock"
+    try:
+        return _download_under_lock(dataset, rf, target, downloaded, lock, timeout, retries, limit, deadline,
+                                    progressbar)
+    except BaseException:
+        # a failed (or interrupted) attempt leaves nothing behind: no lock file, no empty directory
+        cache.remove_empty_dirs(created)
+        raise
 
-    with FileLock(str(target) + ".lock"):
-        if target.exists():  # another process finished the download while we waited
-            verify_cached(target, rf)
-            return target
-        failures = []
-        for url in candidate_urls(dataset, rf):
-            for _attempt in range(retries + 1):
+
+def _download_under_lock(dataset, rf, target, downloaded, lock, timeout, retries, limit, deadline, progressbar):
+    with FileLock(lock):
+        try:
+            return _try_sources(dataset, rf, target, downloaded, timeout, retries, limit, deadline, progressbar)
+        except BaseException:
+            downloaded.unlink(missing_ok=True)  # an interrupted download (Ctrl-C, a killed kernel's last act)
+            cache.remove_lock_file(lock)
+            raise
+
+
+def _try_sources(dataset, rf, target, downloaded, timeout, retries, limit, deadline, progressbar):
+    if target.exists():  # another process finished the download while we waited
+        verify_cached(target, rf)
+        return target
+    failures = []
+    for url in candidate_urls(dataset, rf):
+        for _attempt in range(retries + 1):
+            downloaded.unlink(missing_ok=True)
+            try:
+                _download_verified(url, downloaded, rf, BoundedDownloader(timeout, limit, deadline, progressbar))
+            except (DownloadError, ChecksumMismatchError) as exc:
                 downloaded.unlink(missing_ok=True)
-                try:
-                    _download_verified(url, downloaded, rf, BoundedDownloader(timeout, limit, deadline, progressbar))
-                except (DownloadError, ChecksumMismatchError) as exc:
-                    downloaded.unlink(missing_ok=True)
-                    failures.append(exc)
-                    cause = exc.__cause__
-                    if isinstance(cause, requests.exceptions.HTTPError) and cause.response is not None \
-                            and cause.response.status_code < 500:
-                        break  # a 404 will not heal on retry: try the next source
-                    continue
-                downloaded.chmod(cache.SHARED_FILE_MODE)  # pooch's temporary files are private (0600)
-                downloaded.rename(target)
-                if rf.known_hash is None:
-                    print(f"Downloaded {rf.filename} WITHOUT verification ({UNVERIFIED_ENV}=1); "
-                          f"its sha256 is {file_checksum(target, 'sha256')}.")
-                else:
-                    _verified.add(_identity(target, rf.known_hash))
-                    _write_stamp(_identity(target, rf.known_hash))
-                return target
-        last = failures[-1]
-        # every distinct reason, one per source tried at least, so a failing mirror is not hidden
-        reasons = list(dict.fromkeys(str(f) for f in failures))
-        raise type(last)(
-            f"Could not get {rf.filename} of {dataset.name}: {'; '.join(reasons)}; nothing was kept in the cache — "
-            f"use the sample mode (HEPML_DATA_MODE=sample, the default), or copy the verified file "
-            f"to {target}."
-        )
+                failures.append(exc)
+                cause = exc.__cause__
+                if isinstance(cause, requests.exceptions.HTTPError) and cause.response is not None \
+                        and cause.response.status_code < 500:
+                    break  # a 404 will not heal on retry: try the next source
+                continue
+            downloaded.chmod(cache.SHARED_FILE_MODE)  # pooch's temporary files are private (0600)
+            downloaded.rename(target)
+            if rf.known_hash is None:
+                print(f"Downloaded {rf.filename} WITHOUT verification ({UNVERIFIED_ENV}=1); "
+                      f"its sha256 is {file_checksum(target, 'sha256')}.")
+            else:
+                _verified.add(_identity(target, rf.known_hash))
+                _write_stamp(_identity(target, rf.known_hash))
+            return target
+    last = failures[-1]
+    # every distinct reason, one per source tried at least, so a failing mirror is not hidden
+    reasons = list(dict.fromkeys(str(f) for f in failures))
+    raise type(last)(
+        f"Could not get {rf.filename} of {dataset.name}: {'; '.join(reasons)}; nothing was kept in the cache — "
+        f"use the sample mode (HEPML_DATA_MODE=sample, the default), or copy the verified file "
+        f"to {target}."
+    )
 
 
 def _derived_path(download: Path, name: str) -> Path:

@@ -2,8 +2,8 @@
 
 The server serves a good file, a corrupted one, a truncated one, a 404, a 500, one that
 stalls before answering and one that trickles slowly but within the time-out. After every
-failure the cache must hold nothing but lock files, and the error must be the promised
-one sentence that names the sample mode.
+failure the cache must hold nothing at all (no file, no lock file, no empty directory), and the
+error must be the promised one sentence that names the sample mode.
 """
 
 from __future__ import annotations
@@ -202,6 +202,13 @@ def register_converted(monkeypatch, server, converter) -> registry.Dataset:
     return ds
 
 
+def assert_nothing_left(*roots: Path) -> None:
+    """A failed attempt leaves nothing behind: no file, no lock file, no empty directory (a
+    verification stamp from an earlier, successful download may stay)."""
+    left = [p for root in roots if root.exists() for p in root.rglob("*") if ".verified" not in p.parts]
+    assert left == [], left
+
+
 def cached_files(*roots: Path) -> list[Path]:
     """Everything in the caches except lock files (harmless and reused) and verification stamps."""
     return [p for root in roots if root.exists() for p in root.rglob("*")
@@ -243,7 +250,7 @@ def test_bad_downloads_leave_nothing_and_explain(server, caches, name, error, wo
         fetch(ds)
     assert words in str(info.value)
     assert_one_sentence_naming_sample_mode(info.value)
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_retries_server_errors_but_not_404(server, caches):
@@ -267,7 +274,7 @@ def test_offline_gives_one_sentence(caches):
         fetch(ds)
     assert "could not be reached (no network connection?)" in str(info.value)
     assert_one_sentence_naming_sample_mode(info.value)
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_corrupted_cached_file_is_reported_never_deleted(server, caches):
@@ -411,7 +418,7 @@ def test_every_source_failing_names_each_reason(server, caches, monkeypatch):
     text = str(info.value)
     assert "stale-mirror/test-dataset/missing.bin" in text and "HTTP 404" in text
     assert_one_sentence_naming_sample_mode(info.value)
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_a_mirror_that_is_not_a_url_is_explained(server, caches, monkeypatch):
@@ -536,14 +543,14 @@ def test_a_download_larger_than_the_file_is_refused(server, caches):
     with pytest.raises(DownloadError, match="sent more than the file's 1,000 bytes") as info:
         fetch(make_dataset(f"{server}/good.bin", size_bytes=1000))  # announced as 1 MB
     assert_one_sentence_naming_sample_mode(info.value)
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_an_endless_source_is_cut_at_the_bound(server, caches, monkeypatch):
     monkeypatch.setenv("HEPML_ACCEPT_UNVERIFIED", "1")
     with pytest.raises(DownloadError, match="sent more than the file's 1,024,000 bytes"):
         fetch(make_dataset(f"{server}/endless.bin", sha256=None, size_bytes=None, max_bytes=len(GOOD)))
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_a_trickling_source_meets_the_overall_deadline(server, caches, monkeypatch):
@@ -553,7 +560,7 @@ def test_a_trickling_source_meets_the_overall_deadline(server, caches, monkeypat
         fetch(make_dataset(f"{server}/drip.bin"), timeout=1.0)  # each byte comes within the time-out
     assert time.perf_counter() - start < 5
     assert_one_sentence_naming_sample_mode(info.value)
-    assert cached_files(*caches) == []
+    assert_nothing_left(*caches)
 
 
 def test_the_default_deadline_scales_with_the_size(monkeypatch):
