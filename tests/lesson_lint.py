@@ -98,6 +98,10 @@ def lint_notebook(path: Path) -> list[str]:
         problems.append(f"exactly one code cell must be tagged 'parameters' (found {len(params)})")
     elif "DATA_MODE" not in cells[params[0]].source:
         problems.append("the parameters cell must hold DATA_MODE")
+    elif "HEPML_ACCEPT_UNVERIFIED" not in cells[params[0]].source:
+        # a reader switching to full mode learns there whether the download needs consent
+        problems.append("the parameters cell must say, next to DATA_MODE, whether full mode needs "
+                        "HEPML_ACCEPT_UNVERIFIED=1 (no checksum recorded) or not (checksum-verified)")
 
     # 4. exercises with solutions (executed, hidden on the website)
     exercises = _index(cells, lambda c: _heading(c, "Exercises"))

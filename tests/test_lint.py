@@ -126,6 +126,8 @@ RULE_BREAKAGES = [
     (_edit(_code_with("DEVICE ="), lambda c: c.update(source=c.source.replace("DEVICE", "D"))), "the compute device"),
     (_edit(lambda c: c.cell_type == "code" and "parameters" in _tags(c),
            lambda c: c.update(source=c.source.replace("DATA_MODE", "MODE_OF_DATA"))), "must hold DATA_MODE"),
+    (_edit(lambda c: c.cell_type == "code" and "parameters" in _tags(c),
+           lambda c: c.update(source=c.source.replace("HEPML_ACCEPT_UNVERIFIED", "consent"))), "HEPML_ACCEPT_UNVERIFIED=1"),
     (_add_before_summary(nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})), "(found 2)"),
     (_edit(_md_with("## Exercises"), lambda c: c.update(source=c.source.replace("## Exercises", "## Things to do"))),
      "an '## Exercises' section"),
