@@ -1,8 +1,9 @@
 """Headless-Chromium smoke test of the built site.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (scripts/run-tests.sh installs them where
-it can); skipped with a one-line reason elsewhere. Screenshots are kept in
-``_build/test-artifacts/``.
+it can); skipped with a one-line reason elsewhere. The browser resolves no host but 127.0.0.1,
+so every page is tested as a reader without internet meets it (equations included). Screenshots,
+one per page and one full-length per lesson, are kept in ``_build/test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def browser(tmp_path_factory):
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                 # no internet: every host but the local test server fails to resolve (a CDN included)
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -54,6 +57,7 @@ def wait_for(driver, condition, timeout=20):
 
 
 LESSON = "notebooks/00-getting-started/01-root-to-histogram.html"
+LESSONS = sorted(str(p.relative_to(ROOT).with_suffix(".html")) for p in (ROOT / "notebooks").glob("*/*.ipynb"))
 
 
 def test_home_page_renders(site, browser):
@@ -136,3 +140,24 @@ def test_catalogue_filters_hide_and_show_entries(site, browser):
     assert 0 < len(preset) < total and all("tabular/BDT" in e.get_attribute("data-topics") for e in preset)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "catalogue.png"))
+
+
+@pytest.mark.parametrize("page", LESSONS, ids=[Path(p).stem for p in LESSONS])
+def test_equations_render_offline_and_each_lesson_is_photographed(site, browser, page):
+    """Every equation of every lesson is typeset, with the network off: MathJax comes from the
+    built site (sphinx-mathjax-offline), not a CDN. A full-length screenshot of the lesson is kept."""
+    browser.get(f"{site}/{page}")
+    scripts = [s.get_attribute("src") for s in browser.find_elements("css selector", "script[src*='mathjax']")]
+    assert scripts and all(s.startswith(site) for s in scripts), f"MathJax is not served by the site: {scripts}"
+    count = lambda sel: browser.execute_script(f"return document.querySelectorAll({sel!r}).length")
+    math = count("article span.math, article div.math")
+    assert math > 0, f"{page} has no equation to check"
+    wait_for(browser, lambda d: count("article mjx-container") >= math, timeout=30)
+    assert browser.execute_script("return window.MathJax && MathJax.version").startswith("3.")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(height, 30_000))  # the whole lesson in one picture
+    try:
+        browser.save_screenshot(str(ARTIFACTS / f"lesson-{Path(page).stem}.png"))
+    finally:
+        browser.set_window_size(1400, 1000)
