@@ -48,3 +48,52 @@ def test_a_failing_cell_fails_the_notebook_run(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "1 failed, 1 passed" in proc.stdout
+
+
+# ------------------------------------------------------------------ text outputs on the pages
+def _stream(name, text):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_a_progress_bar_becomes_its_final_line_and_empty_streams_vanish():
+    from hepml.sphinx_outputs import terminal_streams, terminal_text
+
+    bar = [_stream("stderr", "\rchunks:   0%|          | 0/14"), _stream("stderr", "\rchunks:  43%|####      | 6/14"),
+           _stream("stdout", "cut flow\n"), _stream("stderr", "\rchunks: 100%|##########| 14/14"),
+           _stream("stderr", "\n"), {"output_type": "display_data", "data": {"text/plain": "x"}},
+           _stream("stdout", "done\n")]
+    out = terminal_streams(bar)
+    assert [o["output_type"] for o in out] == ["stream", "stream", "display_data"]
+    assert out[0]["text"] == "chunks: 100%|##########| 14/14\n"  # one line, the last state
+    assert out[1]["text"] == "cut flow\ndone\n"
+    assert terminal_streams([_stream("stdout", "\n"), _stream("stderr", "\r")]) == []  # no empty boxes
+    assert terminal_text("ab\x08c\n") == "ac\n"
+    assert terminal_text("two\nlines\n") == "two\nlines\n"  # ordinary text is left alone
+
+
+def test_the_progress_bar_extension_replaces_what_myst_nb_calls():
+    """hepml.sphinx_outputs swaps myst-nb's stream merging; a myst-nb that moves it must fail here."""
+    import myst_nb.core.render as render
+    import yaml
+
+    from hepml import sphinx_outputs
+
+    assert hasattr(render, "coalesce_streams"), "myst-nb moved coalesce_streams: adapt hepml/sphinx_outputs.py"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
+    assert "hepml.sphinx_outputs" in config["extra_extensions"] and config["config"]["nb_merge_streams"] is True
+    saved = render.coalesce_streams
+    try:
+        sphinx_outputs.setup(type("App", (), {})())
+        assert render.coalesce_streams is sphinx_outputs.terminal_streams
+    finally:
+        render.coalesce_streams = saved
+
+
+def test_pages_show_no_intermediate_progress_state(built_book):
+    """On every lesson page a progress bar is one finished line (n/n), never a stack of states."""
+    import re
+
+    for page in sorted((built_book / "notebooks").rglob("*.html")):
+        text = re.sub(r"<[^>]+>", "", page.read_text())
+        partial = [m.group(0) for m in re.finditer(r"\|\s*(\d+)/(\d+) \[", text) if m.group(1) != m.group(2)]
+        assert not partial, f"{page.name} shows unfinished progress states: {partial[:3]}"
