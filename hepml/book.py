@@ -59,7 +59,10 @@ def execution_figures(notebook: str, path: Path = STATS_FILE):
     if first >= 1:
         text += (f" On a new laptop the first run also generates its sample once, about "
                  f"{duration(first)} (Binder images and hubs have it ready).")
-    return Markdown(text + " All lessons: [Execution statistics](../../book/execution-stats.md).")
+    from .school import estimated_time_markdown  # (school imports this module)
+
+    text += " All lessons: [Execution statistics](../../book/execution-stats.md)."
+    return Markdown(estimated_time_markdown(notebook, stats) + "\n\n" + text)
 
 
 def execution_table(path: Path = STATS_FILE) -> str:

@@ -81,13 +81,74 @@ def lessons(stats: dict | None = None) -> list[Lesson]:
         out.append(Lesson(
             key=key, number=lesson_number(key), title=nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
             words=sum(len(re.findall(r"\w+", c.source)) for c in nb.cells if c.cell_type == "markdown"),
-            code_lines=sum(len([ln for ln in c.source.splitlines() if ln.strip() and not ln.strip().startswith("#")])
-                           for c in nb.cells if c.cell_type == "code" and "solution" not in c.metadata.get("tags", [])),
+            code_lines=sum(_code_lines(c) for c in nb.cells
+                           if c.cell_type == "code" and "solution" not in c.metadata.get("tags", [])),
             exercises=sum(1 for c in nb.cells if "solution" in c.metadata.get("tags", [])),
             prerequisites=prerequisites_of(header),
             exec_seconds=measured.get("wall_s"), peak_mb=measured.get("peak_rss_mb"),
             datasets=tuple(measured.get("datasets", ()))))
     return out
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    words: int
+    code_lines: int
+    exercises: int
+    exec_seconds: float
+
+    @property
+    def minutes(self) -> float:
+        return (self.words / WORDS_PER_MINUTE + self.code_lines / CODE_LINES_PER_MINUTE
+                + self.exercises * EXERCISE_MINUTES + self.exec_seconds / 60)
+
+
+def _code_lines(cell) -> int:
+    return len([ln for ln in cell.source.splitlines() if ln.strip() and not ln.strip().startswith("#")])
+
+
+def sections(key: str, stats: dict | None = None) -> list[Section]:
+    """A lesson's ``##`` sections (what precedes the first one is "Introduction") with the slot
+    model's parts: the prose, the code outside the hidden solutions, the exercises and the measured
+    execution of the section's code cells (``cell_seconds`` in the statistics file; 0 where a
+    measurement predates it). Their sum is the lesson's slot before rounding."""
+    import nbformat
+
+    stats = load_stats() if stats is None else stats
+    measured = stats.get("notebooks", {}).get(key, {}).get("cell_seconds", [])
+    nb = nbformat.read(ROOT / key, as_version=4)
+    parts: list[dict] = [dict(title="Introduction", words=0, code_lines=0, exercises=0, exec_seconds=0.0)]
+    code_index = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            # a cell may hold a heading anywhere: the text before it belongs to the previous section
+            for piece in re.split(r"^(?=##\s)", cell.source, flags=re.M):
+                heading = re.match(r"##\s+(.+)", piece)
+                if heading:
+                    parts.append(dict(title=heading.group(1).strip(), words=0, code_lines=0, exercises=0,
+                                      exec_seconds=0.0))
+                parts[-1]["words"] += len(re.findall(r"\w+", piece))
+        elif cell.cell_type == "code":
+            tags = cell.metadata.get("tags", [])
+            if "solution" in tags:
+                parts[-1]["exercises"] += 1
+            else:
+                parts[-1]["code_lines"] += _code_lines(cell)
+            parts[-1]["exec_seconds"] += measured[code_index] if code_index < len(measured) else 0.0
+            code_index += 1
+    return [Section(**p) for p in parts if p["words"] or p["code_lines"] or p["exercises"]]
+
+
+def estimated_time_markdown(key: str, stats: dict | None = None) -> str:
+    """A lesson header's estimated time: the slot and the time of each section, from the model."""
+    lesson = next((les for les in lessons(stats) if les.key == key), None)
+    if lesson is None:
+        return ""
+    parts = " · ".join(f"{sec.title} {max(1, round(sec.minutes))} min" for sec in sections(key, stats))
+    return (f"**Estimated time: about {lesson.minutes} minutes** at a first-year student's pace "
+            f"({WORDS_PER_MINUTE} words and {CODE_LINES_PER_MINUTE} lines of code a minute, {EXERCISE_MINUTES} "
+            f"minutes an exercise, plus the measured execution). By section: {parts}.")
 
 
 def _pack(all_lessons: list[Lesson], days: int, budget: int) -> list[list[Lesson]]:

@@ -56,7 +56,7 @@ def main() -> int:
                        "data_cache": "cold; samples generated first (timed below), as binder/postBuild does"},
         "budget": BUDGET,
         "generation": generation,
-        "notebooks": {key: {k: r[k] for k in ("wall_s", "peak_rss_mb", "cells", "datasets")}
+        "notebooks": {key: {k: r[k] for k in ("wall_s", "peak_rss_mb", "cells", "cell_seconds", "datasets")}
                       for key, r in sorted(measured["notebooks"].items())},
     }
     stats["machine"]["cpus"] = os.cpu_count()

@@ -166,6 +166,7 @@ class _NotebookRun:
         self.start = time.perf_counter()
         self.timeout = notebook_timeout(key)
         self.cells = 0
+        self.cell_seconds: dict[int, float] = {}  # code cell index -> seconds: the lessons' time per section
         self.kernel_peak = 0
         self.children_peak = 0
         self.killed_by_cap = False
@@ -202,7 +203,8 @@ class _NotebookRun:
         self._stop.set()
         result = {
             "wall_s": round(time.perf_counter() - self.start, 2), "peak_rss_mb": self.peak_mb(),
-            "cells": self.cells, "timeout_s": round(self.timeout), "datasets": datasets_used(ROOT / self.key),
+            "cells": self.cells, "timeout_s": round(self.timeout),
+            "cell_seconds": [self.cell_seconds.get(i, 0.0) for i in range(max(self.cell_seconds, default=-1) + 1)], "datasets": datasets_used(ROOT / self.key),
             "memory_cap": self.cap.describe() if self.cap else "none",
             "status": "killed by the memory cap" if self.killed_by_cap else
                       ("failed" if self.key in failed_notebooks else "passed"),
@@ -243,6 +245,8 @@ def pytest_runtest_makereport(item, call):
     key = _notebook_key(item)
     run = _runs.get(key)
     if call.when == "call":
+        if run:
+            run.cell_seconds[item.cell_num] = round(call.duration, 2)
         # keep what the kernel printed and displayed, for the book build
         outputs = [nbformat.from_dict(dict(o)) for o in (getattr(item, "test_outputs", None) or [])]
         item.cell.outputs = outputs

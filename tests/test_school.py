@@ -66,3 +66,25 @@ def test_pages_render_every_lesson():
     assert "**One day**" in schedule and "**Five days**" in schedule
     assert "kernels per 32 GB node" in capacity and "cms-dimuon-2012 (2.2 GB)" in capacity
     assert set(school.INSTRUCTOR_NOTES) == {les.key for les in school.lessons()}
+
+
+def test_the_sections_of_each_lesson_add_up_to_its_slot():
+    """The per-section times of a lesson's header share out exactly the lesson's words, code and
+    exercises, and each section's measured execution comes from its own code cells."""
+    from hepml.school import estimated_time_markdown, sections
+
+    stats = {"notebooks": {}}
+    for lesson in school.lessons(stats):
+        parts = sections(lesson.key, stats)
+        assert sum(p.words for p in parts) == lesson.words
+        assert sum(p.code_lines for p in parts) == lesson.code_lines
+        assert sum(p.exercises for p in parts) == lesson.exercises
+        assert {"Setup", "Exercises", "Self-check"} <= {p.title for p in parts}
+        text = estimated_time_markdown(lesson.key, stats)
+        assert f"about {lesson.minutes} minutes" in text and all(p.title in text for p in parts)
+    # measured cell times land in the sections that hold those cells
+    key = school.lessons(stats)[0].key
+    n_code = sum(1 for c in __import__("nbformat").read(school.ROOT / key, as_version=4).cells if c.cell_type == "code")
+    timed = {"notebooks": {key: {"wall_s": 600.0, "cell_seconds": [0.0] * (n_code - 1) + [600.0]}}}
+    last = [p for p in sections(key, timed) if p.exec_seconds]
+    assert len(last) == 1 and last[0].exec_seconds == 600.0 and last[0].title in ("Self-check", "Summary")
