@@ -298,3 +298,79 @@ INSTRUCTOR_NOTES: dict[str, list[str]] = {
         "Each hls4ml compile() takes several seconds of g++: the bit-width scan is the slow part, not the training.",
     ],
 }
+
+
+# ---------------------------------------------------------------- chapter intro pages
+def _header_paragraph(header: str, name: str) -> str:
+    """The text of a lesson header's ``**Name.**`` paragraph (up to the next blank line)."""
+    m = re.search(rf"\*\*{re.escape(name)}\.?\*\*(.*?)(?:\n\n|$)", header, re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def _objectives(header: str) -> list[str]:
+    """The numbered items of a header's *Learning objectives* list, each on one line."""
+    m = re.search(r"\*\*Learning objectives\.?\*\*.*?\n(.*?)(?:\n\n|$)", header, re.S)
+    items = re.split(r"\n\s*\d+\.\s+", "\n" + m.group(1)) if m else []
+    return [" ".join(item.split()).rstrip(";.") for item in items if item.strip()]
+
+
+def _datasets_read(key: str) -> list[str]:
+    import nbformat
+
+    code = "\n".join(c.source for c in nbformat.read(ROOT / key, as_version=4).cells if c.cell_type == "code")
+    return list(dict.fromkeys(re.findall(r"data_fetchers\.get\(\s*[\"']([\w-]+)[\"']", code)))
+
+
+def chapter_markdown(chapter: str, stats: dict | None = None) -> str:
+    """A chapter intro page's generated part, from its lessons' headers, the slot model, the
+    measured figures and the data registry: lessons with times, objectives, prerequisites, data
+    in both modes with sizes, where it runs. ``chapter``: the folder under notebooks/."""
+    import nbformat
+
+    from data_fetchers.registry import get_dataset
+    from data_fetchers.samples import get_recipe
+
+    stats = load_stats() if stats is None else stats
+    chosen = [les for les in lessons(stats) if les.key.startswith(f"notebooks/{chapter}/")]
+    if not chosen:
+        raise ValueError(f"no lesson of the table of contents lies in notebooks/{chapter}/")
+    out = ["## Lessons", "", "| lesson | estimated time | measured execution | peak memory | exercises |",
+           "|---|---:|---:|---:|---:|"]
+    headers = {}
+    for les in chosen:
+        nb = nbformat.read(ROOT / les.key, as_version=4)
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        headers[les.key] = "\n\n".join(c.source for c in nb.cells[:first_code] if c.cell_type == "markdown")
+        run = duration(les.exec_seconds) if les.exec_seconds else "not measured"
+        peak = memory(les.peak_mb) if les.peak_mb else "not measured"
+        out.append(f"| [{les.number} {les.title}](../../{les.key}) | about {les.minutes} min | {run} | {peak} "
+                   f"| {les.exercises} |")
+    out += ["", f"Estimated times follow the slot model of [Planning a school](../school-planning.md) "
+                f"(reading, code, exercises at a first-year student's pace, plus the measured execution).", ""]
+    out += ["## What you will be able to do", ""]
+    for les in chosen:
+        if len(chosen) > 1:
+            out.append(f"After lesson {les.number}:")
+            out.append("")
+        out += [f"- {item}" for item in _objectives(headers[les.key])] + [""]
+    out += ["## Prerequisites", ""]
+    out += [f"- Lesson {les.number}: {_header_paragraph(headers[les.key], 'Prerequisites')}" for les in chosen] + [""]
+    out += ["## Data", "", "| dataset | sample mode (default) | full mode |", "|---|---|---|"]
+    for name in dict.fromkeys(n for les in chosen for n in _datasets_read(les.key)):
+        dataset, recipe = get_dataset(name), get_recipe(get_dataset(name))
+        made = stats.get("generation", {}).get(name, {}).get("seconds")
+        sample = (f"{recipe.summary} ({recipe.n_events:,} events, seed {recipe.seed}), generated once"
+                  + (f" in {duration(made)} on one CPU" if made else "") + " and cached")
+        verified = all(f.known_hash for f in dataset.files)
+        full = (f"[the real dataset]({dataset.record_url}), {_dataset_size(name)} to download once; "
+                + ("checked against the publisher's checksum" if verified else
+                   "no checksum recorded yet: needs `HEPML_ACCEPT_UNVERIFIED=1`"))
+        out.append(f"| **{name}**<br>{dataset.title} | {sample} | {full} |")
+    out += ["", "Details, licences and the samples' realism tables: the [Data](../data.md) page.", ""]
+    out += ["## Where it runs", ""]
+    out += [f"- Lesson {les.number}: {_header_paragraph(headers[les.key], 'Where it runs')}" for les in chosen] + [""]
+    out += ["## Instructor notes: where students get stuck", ""]
+    for les in chosen:
+        out += [f"- Lesson {les.number}: {note}" for note in INSTRUCTOR_NOTES.get(les.key, [])]
+    out += ["", "Programmes, platforms, the pre-flight check and the school mirror: [For instructors](../instructors.md)."]
+    return "\n".join(out) + "\n"

@@ -85,6 +85,9 @@ def test_lesson_renders_with_its_figures(site, browser):
 def test_navigation_from_home_to_lesson_and_on(site, browser):
     browser.get(f"{site}/index.html")
     wait_for(browser, lambda d: d.find_elements("css selector", "a.right-next"))[0].click()
+    wait_for(browser, lambda d: d.current_url.endswith("book/chapters/00-getting-started.html"))  # the chapter's intro
+    assert "Lessons" in browser.find_element("css selector", "article").text
+    wait_for(browser, lambda d: d.find_elements("css selector", "a.right-next"))[0].click()
     wait_for(browser, lambda d: d.current_url.endswith(LESSON))
     sidebar_link = browser.find_element("css selector", "nav.bd-links a[href$='book/data.html']")
     sidebar_link.click()

@@ -61,6 +61,43 @@ def test_every_notebook_and_page_is_in_the_toc_and_every_entry_exists():
     assert orphans == [], f"not in _toc.yml: {orphans}"
 
 
+def test_each_chapter_opens_with_its_intro_page():
+    """Every part that holds lessons starts with book/chapters/<its folder>.md, which renders the
+    chapter's generated overview (lessons with times, objectives, data in both modes, notes)."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    folders = sorted({nb.parent.name for nb in NOTEBOOKS})
+    seen = []
+    for part in toc["parts"]:
+        files = [c["file"] for c in part["chapters"]]
+        lesson_folders = {f.split("/")[1] for f in files if f.startswith("notebooks/")}
+        if not lesson_folders:
+            continue
+        assert len(lesson_folders) == 1, f"part {part['caption']!r} mixes chapters {lesson_folders}"
+        folder = lesson_folders.pop()
+        assert files[0] == f"book/chapters/{folder}", f"part {part['caption']!r} must open with book/chapters/{folder}"
+        assert f'chapter_markdown("{folder}")' in (ROOT / f"{files[0]}.md").read_text()
+        seen.append(folder)
+    assert sorted(seen) == folders
+
+
+def test_a_chapter_overview_says_what_a_reader_needs():
+    from hepml.school import chapter_markdown
+
+    text = chapter_markdown("01-root-and-bdt")
+    for heading in ("## Lessons", "## What you will be able to do", "## Prerequisites", "## Data",
+                    "## Where it runs", "## Instructor notes"):
+        assert heading in text
+    for link in re.findall(r"\]\(\.\./\.\./(notebooks/[^)]+)\)", text):
+        assert (ROOT / link).exists(), link
+    assert "about " in text and " min |" in text  # the slot of each lesson
+    assert "cms-hep-tutorial-2012" in text and "atlas-higgsml-2014" in text and "MB to download" in text
+    assert "KaggleWeight" in text  # the instructor notes come along
+    with pytest.raises(ValueError):
+        chapter_markdown("99-nothing")
+
+
 # ------------------------------------------------------------ the lint can fail
 @pytest.fixture(scope="module")
 def good_notebook() -> nbformat.NotebookNode:
