@@ -117,10 +117,27 @@ def lint_notebook(path: Path) -> list[str]:
     for i in solutions:
         if cells[i].cell_type != "code":
             problems.append(f"solution cell {i} must be a code cell (it is executed in CI)")
-        if not {"hide-input", "hide-cell"} & set(_tags(cells[i])):
-            problems.append(f"solution cell {i} must also be tagged 'hide-input' or 'hide-cell' (hidden on the website)")
+        if "hide-cell" not in _tags(cells[i]):
+            # hide-input alone would show the solution's plots and printed answers, spoiling the exercise
+            problems.append(f"solution cell {i} must also be tagged 'hide-cell' (code and outputs behind a toggle)")
         if exercises is not None and i < exercises:
             problems.append(f"solution cell {i} comes before the Exercises section")
+
+    # exercise skeletons: boilerplate with ... where the student works, raising until filled in
+    # (tag raises-exception, so CI runs it; remove-output, so the website shows no traceback), then
+    # the hidden solution, then a visible check the student runs after their own code
+    for i, c in enumerate(cells):
+        if "skeleton" not in _tags(c):
+            continue
+        if not {"raises-exception", "remove-output"} <= set(_tags(c)) or "raise NotImplementedError" not in c.source:
+            problems.append(f"skeleton cell {i} must raise NotImplementedError and be tagged raises-exception, remove-output")
+        if "..." not in c.source:
+            problems.append(f"skeleton cell {i} has no ... for the student to fill in")
+        after = [_tags(cells[j]) for j in (i + 1, i + 2) if j < len(cells)]
+        if len(after) < 2 or "solution" not in after[0] or "exercise-check" not in after[1]:
+            problems.append(f"skeleton cell {i} must be followed by its solution and an exercise-check cell")
+        elif "assert" not in cells[i + 2].source:
+            problems.append(f"the exercise-check cell {i + 2} must assert something")
 
     # 5. a self-check that asserts something
     checks = [i for i, c in enumerate(cells) if "self-check" in _tags(c)]

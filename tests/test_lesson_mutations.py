@@ -470,3 +470,38 @@ HISTOGRAM_CHECK = "expected_branches = {"
 def test_histogram_lesson_check_fails_when_broken(tmp_path, breakage, replacements, message):
     with pytest.raises(AssertionError, match=message):
         run_lesson_check(HISTOGRAM_LESSON, tmp_path, replacements, run_until=HISTOGRAM_CHECK)
+
+
+# ------------------------------------------------------------------ exercise checks
+def _exercise_cells(path):
+    """(skeleton, solution, check) sources of each exercise that has a skeleton, in order."""
+    import nbformat
+
+    cells = nbformat.read(path, as_version=4).cells
+    tagged = lambda i, tag: tag in cells[i].metadata.get("tags", [])
+    return [(cells[i].source, cells[i + 1].source, cells[i + 2].source) for i in range(len(cells) - 2)
+            if tagged(i, "skeleton") and tagged(i + 1, "solution") and tagged(i + 2, "exercise-check")]
+
+
+def test_lesson_0_exercise_checks_pass_with_the_solutions_and_fail_on_wrong_answers():
+    """Each exercise's skeleton raises until filled, its check passes after the worked solution,
+    and a plausible wrong answer (all two-muon pairs instead of the same-sign ones; every dimuon
+    system instead of the J/psi candidates) makes the check fail."""
+    from lesson_code import lesson_namespace
+
+    exercises = _exercise_cells(HISTOGRAM_LESSON)
+    assert len(exercises) == 2
+    ns, _ = lesson_namespace(HISTOGRAM_LESSON, run_until=HISTOGRAM_CHECK)
+    quiet = lambda code: code.replace("plt.show()", "plt.close('all')")
+    mistakes = [("same = two[two.charge[:, 0] == two.charge[:, 1]]", "same = two"),
+                ("jpsi = dimuon[(dimuon.mass > 2.95) & (dimuon.mass < 3.25)]", "jpsi = dimuon")]
+    for (skeleton, solution, check), (right, wrong) in zip(exercises, mistakes):
+        with pytest.raises(NotImplementedError):
+            exec(quiet(skeleton), dict(ns))
+        assert right in solution
+        exec(quiet(solution), ns)
+        exec(check, ns)  # passes
+        student = dict(ns)
+        exec(quiet(solution.replace(right, wrong)), student)
+        with pytest.raises(AssertionError):
+            exec(check, student)

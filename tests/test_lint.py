@@ -168,12 +168,17 @@ RULE_BREAKAGES = [
     (_add_before_summary(nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})), "(found 2)"),
     (_edit(_md_with("## Exercises"), lambda c: c.update(source=c.source.replace("## Exercises", "## Things to do"))),
      "an '## Exercises' section"),
-    (_edit(lambda c: "solution" in _tags(c), lambda c: c.metadata.update(tags=["solution"])), "tagged 'hide-input'"),
+    (_edit(lambda c: "solution" in _tags(c), lambda c: c.metadata.update(tags=["solution"])), "tagged 'hide-cell'"),
+    (_edit(lambda c: "solution" in _tags(c), lambda c: c.metadata.update(tags=["solution", "hide-input"])), "tagged 'hide-cell'"),
     (_edit(lambda c: "solution" in _tags(c), lambda c: c.update(cell_type="markdown")), "must be a code cell"),
     (_edit(lambda c: "self-check" in _tags(c), lambda c: c.update(source="print('fine')")), "must assert"),
     (_edit(_md_with("## Further reading"), lambda c: c.update(source=c.source.replace("## Further reading", "## More"))),
      "'## Further reading'"),
     (lambda nb: _kernel(nb), "kernelspec must be 'python3'"),
+    (_edit(lambda c: "skeleton" in _tags(c), lambda c: c.metadata.update(tags=["skeleton"])), "tagged raises-exception"),
+    (_edit(lambda c: "skeleton" in _tags(c), lambda c: c.update(source=c.source.replace("...", "None"))), "no ... for the student"),
+    (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.metadata.update(tags=[])), "followed by its solution and an exercise-check"),
+    (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.update(source="print('fine')")), "must assert something"),
 ]
 
 
