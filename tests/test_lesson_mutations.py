@@ -483,18 +483,31 @@ def _exercise_cells(path):
             if tagged(i, "skeleton") and tagged(i + 1, "solution") and tagged(i + 2, "exercise-check")]
 
 
-def test_lesson_0_exercise_checks_pass_with_the_solutions_and_fail_on_wrong_answers():
-    """Each exercise's skeleton raises until filled, its check passes after the worked solution,
-    and a plausible wrong answer (all two-muon pairs instead of the same-sign ones; every dimuon
-    system instead of the J/psi candidates) makes the check fail."""
+# Per lesson: where its body ends, cheaper parameters, and for each exercise a plausible wrong answer
+# (a line of the worked solution, and what a student might write instead).
+EXERCISE_MISTAKES = {
+    "0": (HISTOGRAM_LESSON, HISTOGRAM_CHECK, {}, [
+        ("same = two[two.charge[:, 0] == two.charge[:, 1]]", "same = two"),  # all pairs, not the same-sign ones
+        ("jpsi = dimuon[(dimuon.mass > 2.95) & (dimuon.mass < 3.25)]", "jpsi = dimuon"),  # no mass window
+    ]),
+    "1.1": (SELECTION_LESSON, SELECTION_CHECK, {"N_DASK_WORKERS": 1}, [
+        ("passed = passed & (ak.sum(jets.btag > cut, axis=1) >= 1)", "passed = passed"),  # the b-tag forgotten
+        ("light = jets[jets.btag <= BTAG_CUT]", "light = jets"),  # b jets among the W's daughters
+    ]),
+}
+
+
+@pytest.mark.parametrize("lesson", list(EXERCISE_MISTAKES))
+def test_exercise_checks_pass_with_the_solutions_and_fail_on_wrong_answers(lesson):
+    """Each exercise's skeleton raises until it is filled in, its check passes after the worked
+    solution, and a plausible wrong answer makes the check fail."""
     from lesson_code import lesson_namespace
 
-    exercises = _exercise_cells(HISTOGRAM_LESSON)
-    assert len(exercises) == 2
-    ns, _ = lesson_namespace(HISTOGRAM_LESSON, run_until=HISTOGRAM_CHECK)
+    path, run_until, parameters, mistakes = EXERCISE_MISTAKES[lesson]
+    exercises = _exercise_cells(path)
+    assert len(exercises) == len(mistakes)
+    ns, _ = lesson_namespace(path, run_until=run_until, **parameters)
     quiet = lambda code: code.replace("plt.show()", "plt.close('all')")
-    mistakes = [("same = two[two.charge[:, 0] == two.charge[:, 1]]", "same = two"),
-                ("jpsi = dimuon[(dimuon.mass > 2.95) & (dimuon.mass < 3.25)]", "jpsi = dimuon")]
     for (skeleton, solution, check), (right, wrong) in zip(exercises, mistakes):
         with pytest.raises(NotImplementedError):
             exec(quiet(skeleton), dict(ns))
