@@ -494,6 +494,10 @@ EXERCISE_MISTAKES = {
         ("passed = passed & (ak.sum(jets.btag > cut, axis=1) >= 1)", "passed = passed"),  # the b-tag forgotten
         ("light = jets[jets.btag <= BTAG_CUT]", "light = jets"),  # b jets among the W's daughters
     ]),
+    "1.2": (BDT_LESSON, BDT_CHECK, {"N_BOOTSTRAP": 10}, [
+        ("[:, 1], sample_weight=w_test)", "[:, 1])"),  # an unweighted test AUC
+        ("y_test[private], kw[private])", "y_test[private], w_test[private])"),  # Weight instead of KaggleWeight
+    ]),
 }
 
 
