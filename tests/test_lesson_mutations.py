@@ -498,6 +498,12 @@ EXERCISE_MISTAKES = {
         ("[:, 1], sample_weight=w_test)", "[:, 1])"),  # an unweighted test AUC
         ("y_test[private], kw[private])", "y_test[private], w_test[private])"),  # Weight instead of KaggleWeight
     ]),
+    "2.1": (CNN_LESSON, CNN_CHECK, {"MAX_TRAIN_JETS": 4000, "MAX_EVAL_JETS": 2000, "MAX_EPOCHS": 3}, [
+        ("centred_train, centred_test = (jet_images(c, rotate=False, flip=False) for c in (c_train, c_test))",
+         "centred_train, centred_test = x_train, x_test"),  # the fully preprocessed images again
+        ("summed = (self.phi(particles) * mask.unsqueeze(-1)).sum(dim=1)",
+         "summed = self.phi(particles).sum(dim=1)"),  # the padding not masked out
+    ]),
 }
 
 
