@@ -105,6 +105,31 @@ class MemoryCap:
         value = self._read("memory.max_usage_in_bytes" if self.version == 1 else "memory.peak").strip()
         return int(value) / 2**20 if value.isdigit() else float("nan")
 
+    def reset_peak(self) -> bool:
+        """Start a new peak from the current usage (to measure one cell); False where the cgroup
+        file system does not allow it (the peak then keeps counting from the start)."""
+        try:
+            (self.path / ("memory.max_usage_in_bytes" if self.version == 1 else "memory.peak")).write_text("0")
+            return True
+        except OSError:
+            return False
+
+    def anon_mb(self) -> float:
+        """The group's anonymous memory now (what cannot be reclaimed without swap; no page cache), in MB."""
+        stat = dict(line.split() for line in self._read("memory.stat").splitlines() if len(line.split()) == 2)
+        keys = ("rss", "shmem") if self.version == 1 else ("anon", "shmem")
+        return sum(int(stat.get(k, 0)) for k in keys) / 2**20
+
+    def hit_limit(self) -> bool:
+        """True once the group's usage reached the limit (the kernel then had to reclaim or kill): its
+        failure count or its peak, which some kernels' cgroup v1 never count, or an OOM kill."""
+        if self.version == 1:
+            failed = self._read("memory.failcnt").strip() not in ("", "0")
+        else:
+            counts = dict(line.split() for line in self._read("memory.events").splitlines() if len(line.split()) == 2)
+            failed = int(counts.get("max", 0)) > 0
+        return failed or self.oom_killed() or self.peak_mb() * 2**20 >= self.limit_bytes - 2**20
+
     def describe(self) -> str:
         return f"{self.limit_bytes // 2**20} MiB (cgroup v{self.version})"
 
