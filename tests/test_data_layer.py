@@ -129,7 +129,8 @@ def test_generation_says_what_it_does_unless_quiet(caches, fake_recipes, capsys)
 def test_failed_generation_leaves_nothing(caches, fake_recipes):
     with pytest.raises(SampleGenerationError, match="nothing was cached"):
         samples.ensure_sample(_fake_dataset("fake_fail"), quiet=True)
-    assert [p.name for p in (caches / "fake").iterdir() if not p.name.endswith(".lock")] == []
+    # nothing at all: no partial sample, no lock file, and not the empty directory the attempt created
+    assert not (caches / "fake").exists(), sorted((caches / "fake").rglob("*"))
 
 
 def _write_slowly(directory: Path, n: int, seed: int):
