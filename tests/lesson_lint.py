@@ -122,6 +122,9 @@ def lint_notebook(path: Path) -> list[str]:
             problems.append(f"solution cell {i} must also be tagged 'hide-cell' (code and outputs behind a toggle)")
         if exercises is not None and i < exercises:
             problems.append(f"solution cell {i} comes before the Exercises section")
+        if i == 0 or "skeleton" not in _tags(cells[i - 1]):
+            # the student copy drops the solution: without a skeleton the student starts from a blank cell
+            problems.append(f"solution cell {i} must follow the exercise's skeleton (a cell tagged 'skeleton')")
 
     # exercise skeletons: boilerplate with ... where the student works, raising until filled in
     # (tag raises-exception, so CI runs it; remove-output, so the website shows no traceback), then

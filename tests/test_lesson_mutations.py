@@ -504,6 +504,33 @@ EXERCISE_MISTAKES = {
         ("summed = (self.phi(particles) * mask.unsqueeze(-1)).sum(dim=1)",
          "summed = self.phi(particles).sum(dim=1)"),  # the padding not masked out
     ]),
+    "3.1": (GNN_LESSON, "AUC_MIN, SCORE_MIN = (0.99, 0.85)", {"N_EVENTS": 20, "N_TEST": 3, "N_VAL": 2, "EPOCHS": 5}, [
+        ("select_hits(trackml.read_event(source, e), pt_min=0.7)", "select_hits(trackml.read_event(source, e))"),
+        # the lesson's threshold kept
+        ("train(shallow, [data[e] for e in train_events], [data[e] for e in val_events])", "pass"),  # never trained
+        ("loss = (same * d ** 2 + (1 - same) * torch.relu(1 - d) ** 2).mean()",
+         "loss = ((1 - same) * d ** 2 + same * torch.relu(1 - d) ** 2).mean()"),  # attraction and repulsion swapped
+    ]),
+    "4.1": (CALO_LESSON, "FRACTION_TOL_ALL, FRACTION_TOL_EACH, AUC_MAX =",
+            {"N_TRAIN": 5000, "N_EVAL": 4000, "ITERATIONS": 300, "CLASSIFIER_EPOCHS": 3}, [
+        ("longer = generate(generator, E_eval)", "longer = showers_gen"),  # the old showers evaluated again
+        ("shape_columns = [0] + [i for", "shape_columns = [i for"),  # the shapes without their incident energy
+        ("loss = ((rebuilt - target) ** 2).sum(dim=1).mean() + kl", "loss = ((rebuilt - target) ** 2).sum(dim=1).mean()"),
+        # an autoencoder, not a VAE: no KL term
+    ]),
+    "5.1": (SBI_LESSON, "C2ST_MAX, COVERAGE_RANGE = 0.75",
+            {"N_SIMULATIONS": 3000, "N_VALIDATION": 100, "N_PSEUDO": 10, "N_POSTERIOR": 500}, [
+        ("(s - s.mean(0, keepdim=True)) / self.factor", "(s - s.mean(0, keepdim=True)) * self.factor"),  # widened
+        ("pull = ((samples_all[..., 0].mean(0) - theta_val_real[:, 0]) / samples_all[..., 0].std(0)).detach().numpy()",
+         "pull = (samples_all[..., 0].mean(0) - theta_val_real[:, 0]).detach().numpy()"),  # a residual, not a pull
+        ("    m = selected * scale\n", "    m = selected\n"),  # the scale never applied
+    ]),
+    "6.1": (FPGA_LESSON, "ACCURACY_MIN = {", {"EPOCHS": 15, "QAT_EPOCHS": 3}, [
+        ("quantile(0.7)", "quantile(0.3)"),  # the 30 % smallest pruned, not the 70 %
+        ("bits = 1 + max(", "bits = max("),  # the sign bit forgotten
+        ("LayerConfigScope(enable_ebops=True, beta0=beta0)", "LayerConfigScope(enable_ebops=True, beta0=1e-5)"),
+        # beta0 never passed on
+    ]),
 }
 
 

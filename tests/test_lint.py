@@ -179,6 +179,7 @@ RULE_BREAKAGES = [
     (_edit(lambda c: "skeleton" in _tags(c), lambda c: c.update(source=c.source.replace("...", "None"))), "no ... for the student"),
     (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.metadata.update(tags=[])), "followed by its solution and an exercise-check"),
     (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.update(source="print('fine')")), "must assert something"),
+    (lambda nb: _without(nb, lambda c: "skeleton" in _tags(c)), "must follow the exercise's skeleton"),
 ]
 
 
