@@ -42,8 +42,10 @@ miscalibrated scale); the chunked read stopping half-way.
 Lessons 1.1, 1.2 and 2.1 run whole (up to their self-checks) in well under a minute each, so each
 breakage is a modified copy of the lesson (or a parameter) run once; the lessons as they are run
 in the notebook tests. Lesson 1.1 (ttbar selection): the b tag must raise the ttbar purity,
-data must match the prediction. Breakages: the b-tag cut removed (BTAG_CUT below every
-discriminator value); the simulation's event weights dropped. Lesson 1.2 (BDTs on HiggsML):
+data must match the prediction, and the ttbar cross-section must return the simulation's input
+on data equal to the prediction (and, in sample mode, on the pseudo-data within its uncertainty).
+Breakages: the b-tag cut removed (BTAG_CUT below every discriminator value); the simulation's
+event weights dropped; the background not subtracted from the data. Lesson 1.2 (BDTs on HiggsML):
 trained without the balanced weights; the AMS computed with `Weight` instead of `KaggleWeight`;
 the public test part leaked into the training; and the lesson's own invitation, MAX_DEPTH = 8 and
 MIN_LEAF = 5, which it announces will stop at the overtraining assertion. Lesson 2.1 (top-tagging
@@ -422,6 +424,13 @@ def test_selection_lesson_check_fails_without_the_b_tag(tmp_path):
 def test_selection_lesson_check_fails_without_the_event_weights(tmp_path):
     with pytest.raises(AssertionError, match="data/simulation after the muon selection"):
         run_lesson_check(SELECTION_LESSON, tmp_path, {"else ev.EventWeight\n": "else ev.EventWeight * 0 + 1\n"},
+                         run_until=SELECTION_CHECK, N_DASK_WORKERS=1)
+
+
+@pytest.mark.slow
+def test_selection_lesson_check_fails_without_the_background_subtraction(tmp_path):
+    with pytest.raises(AssertionError, match="on data equal to the prediction"):
+        run_lesson_check(SELECTION_LESSON, tmp_path, {"SIGMA_REF_PB * (n_data - b_pred * lumi_scale)": "SIGMA_REF_PB * n_data"},
                          run_until=SELECTION_CHECK, N_DASK_WORKERS=1)
 
 
