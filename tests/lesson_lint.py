@@ -6,6 +6,7 @@ that the lint itself can be tested on notebooks that break each rule.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -159,6 +160,90 @@ def lint_notebook(path: Path) -> list[str]:
     if checks and summary is not None and checks[0] > summary:
         problems.append("the self-check must come before the Summary")
 
+    # 7. every figure of the lesson (solutions and skeletons aside: hidden or not executed) has a
+    # caption and a name, one figure per cell: readable without the code, cross-referenceable
+    names: dict[str, int] = {}
+    plotters = _figure_functions(cells)
+    for i, c in enumerate(cells):
+        if c.cell_type != "code" or {"solution", "skeleton"} & set(_tags(c)):
+            continue
+        shown = _figures_shown(c.source, plotters)
+        if not shown:
+            continue
+        figure = c.metadata.get("mystnb", {}).get("figure", {})
+        if shown > 1:
+            problems.append(f"code cell {i} shows {shown} figures: one figure per cell, each with its caption")
+        if not figure.get("caption") or not str(figure.get("name", "")).startswith("fig-"):
+            problems.append(f"code cell {i} shows a figure without a caption and a name "
+                            "(cell metadata mystnb.figure: caption, and a name starting with 'fig-')")
+        elif _ends_with_a_value(c.source):
+            # myst-nb captions every rich output of the cell: a table displayed there would become a second
+            # figure with the same name
+            problems.append(f"code cell {i} has a captioned figure and ends with a displayed value: "
+                            "display it in a cell of its own")
+        elif figure["name"] in names:
+            problems.append(f"code cells {names[figure['name']]} and {i} have the same figure name {figure['name']!r}")
+        else:
+            names[figure["name"]] = i
+
     if nb.metadata.get("kernelspec", {}).get("name") != "python3":
         problems.append("the kernelspec must be 'python3' (the book's environment)")
     return problems
+
+
+def _ends_with_a_value(source: str) -> bool:
+    """The cell's last statement is an expression Jupyter displays (a call of a plain function, such as
+    a plotting helper, is taken to return None)."""
+    try:
+        last = ast.parse(source).body[-1]
+    except (SyntaxError, IndexError):
+        return False
+    if not isinstance(last, ast.Expr):
+        return False
+    value = last.value
+    if isinstance(value, ast.Call):
+        return isinstance(value.func, ast.Attribute) and not _is_show(value)
+    return not isinstance(value, ast.Constant)
+
+
+def _is_show(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "show"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "plt")
+
+
+def _top_level_calls(source: str):
+    """The calls a cell makes when it runs (not those inside the functions it defines)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _figure_functions(cells) -> set[str]:
+    """Names of the lesson's functions that show a figure (plt.show() in their body)."""
+    names = set()
+    for c in cells:
+        if c.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(c.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and any(_is_show(n) for n in ast.walk(node)):
+                names.add(node.name)
+    return names
+
+
+def _figures_shown(source: str, plotters: set[str]) -> int:
+    calls = list(_top_level_calls(source))
+    return (sum(1 for n in calls if _is_show(n))
+            + sum(1 for n in calls if isinstance(n.func, ast.Name) and n.func.id in plotters))

@@ -102,3 +102,16 @@ def test_pages_show_no_intermediate_progress_state(built_book):
             bars = Counter(m.group(1) for m in re.finditer(r"^(.*?):\s+\d+%\|", text, re.M))
             repeated = [desc for desc, n in bars.items() if n > 1]
             assert not repeated, f"{page.name} shows several states of the progress bars {repeated}"
+
+
+def test_every_lesson_figure_has_its_numbered_caption_and_anchor(built_book):
+    """Each figure a lesson names (cell metadata mystnb.figure) appears on its page as 'Fig. N' with
+    its caption, and its name is an anchor that a {numref} or a link can point to."""
+    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        figures = [c.metadata["mystnb"]["figure"] for c in nbformat.read(path, as_version=4).cells
+                   if "figure" in c.metadata.get("mystnb", {})]
+        html = (built_book / "notebooks" / path.parent.name / f"{path.stem}.html").read_text()
+        assert html.count('<span class="caption-number">Fig. ') == len(figures), (
+            f"{path.name}: {html.count('caption-number')} numbered captions on the page, {len(figures)} figures named")
+        for figure in figures:
+            assert f'href="#{figure["name"]}"' in html, f"{path.name}: no anchor {figure['name']}"

@@ -180,6 +180,11 @@ RULE_BREAKAGES = [
     (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.metadata.update(tags=[])), "followed by its solution and an exercise-check"),
     (_edit(lambda c: "exercise-check" in _tags(c), lambda c: c.update(source="print('fine')")), "must assert something"),
     (lambda nb: _without(nb, lambda c: "skeleton" in _tags(c)), "must follow the exercise's skeleton"),
+    (_edit(lambda c: "mystnb" in c.metadata, lambda c: c.metadata.pop("mystnb")), "without a caption and a name"),
+    (_edit(lambda c: "mystnb" in c.metadata, lambda c: c.update(source=c.source + "\nplt.show()")), "shows 2 figures"),
+    (_edit(lambda c: "mystnb" in c.metadata, lambda c: c.metadata["mystnb"]["figure"].update(name="fig-l0-jpsi-fit")),
+     "the same figure name"),
+    (_edit(lambda c: "mystnb" in c.metadata, lambda c: c.update(source=c.source + "\nh_mass")), "ends with a displayed value"),
 ]
 
 
