@@ -50,7 +50,8 @@ trained without the balanced weights; the AMS computed with `Weight` instead of 
 the public test part leaked into the training; and the lesson's own invitation, MAX_DEPTH = 8 and
 MIN_LEAF = 5, which it announces will stop at the overtraining assertion. Lesson 2.1 (top-tagging
 CNN): a network that does not learn (learning rate 0), and one whose training diverges (learning
-rate 1): in both the best epoch is the first and the AUC falls.
+rate 1): in both the best epoch is the first and the AUC falls; and the mass sculpting the lesson
+asserts (the QCD jets the CNN keeps are heavier than QCD jets in general) computed from all QCD jets.
 """
 
 from __future__ import annotations
@@ -466,6 +467,15 @@ CNN_CHECK = "AUC_THRESHOLD = 0.97 if MODE"
 def test_cnn_lesson_check_fails_when_training_fails(tmp_path, learning_rate):
     with pytest.raises(AssertionError, match="CNN|epoch"):
         run_lesson_check(CNN_LESSON, tmp_path, run_until=CNN_CHECK, LEARNING_RATE=learning_rate, MAX_EPOCHS=4)
+
+
+@pytest.mark.slow
+def test_cnn_lesson_check_fails_when_the_kept_qcd_jets_are_not_the_ones_the_cnn_keeps(tmp_path):
+    # the sculpting measured on every QCD jet instead of those passing the CNN's cut
+    with pytest.raises(AssertionError, match="heavier than QCD jets in general"):
+        run_lesson_check(CNN_LESSON, tmp_path, {"kept_qcd_median[name] = float(np.median(qcd_mass[passing]))":
+                                                "kept_qcd_median[name] = float(np.median(qcd_mass))"},
+                         run_until=CNN_CHECK)
 
 
 HISTOGRAM_CHECK = "expected_branches = {"
