@@ -55,12 +55,27 @@ def test_the_data_page_renders_every_table():
             assert row["quantity"] in text and "|" not in row["quantity"]  # a | would split the Markdown table
 
 
-def test_every_new_chapter_dataset_has_a_realism_table():
+# How many of each dataset's figures are compared with a real, published or measured figure. A
+# figure that loses its real reference (turned "not checked") fails here, not silently on the Data
+# page. top-tagging-2019 has none yet: the reference files are not among the shared test data and no
+# published jet-mass distribution with numbers was found (issue 15).
+CHECKED_AGAINST_REAL = {
+    "atlas-higgsml-2014": 13,
+    "calochallenge-2022-ds1": 4,
+    "cms-dimuon-2012": 8,
+    "cms-hep-tutorial-2012": 15,
+    "hls4ml-lhc-jets-hlf": 7,
+    "top-tagging-2019": 0,
+    "trackml-2018": 22,
+}
+
+
+def test_every_dataset_has_a_realism_table_with_its_real_comparisons():
     from data_fetchers import DATASETS
-    assert "trackml-2018" in realism.REALISM  # chapter 3: a new chapter ships with its realism table
-    assert "calochallenge-2022-ds1" in realism.REALISM  # chapter 4
-    assert "cms-dimuon-2012" in realism.REALISM  # chapter 5 infers from its Z peak
-    assert set(realism.REALISM) <= set(DATASETS)
+    assert set(realism.REALISM) == set(DATASETS) == set(CHECKED_AGAINST_REAL)  # a new dataset ships with its table
+    for name, expected in CHECKED_AGAINST_REAL.items():
+        checked = [f.name for f in realism.REALISM[name].figures if f.checked]
+        assert len(checked) >= expected, f"{name}: {len(checked)} figures checked against real ones, {expected} before"
 
 
 def test_realism_command_measures_and_writes_the_table(monkeypatch, tmp_path, capsys):
