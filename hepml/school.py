@@ -293,9 +293,17 @@ INSTRUCTOR_NOTES: dict[str, list[str]] = {
     "notebooks/06-fpga/01-fpga-jet-tagger.ipynb": [
         "ap_fixed<W,I>: I counts the sign bit; students expect I to be the integer part alone. Have them change WIDTH "
         "and INTEGER in the C++ demonstration and predict the step and the range first.",
+        "Each hls4ml compile() takes several seconds of g++: the bit-width scan is the slow part, not the training.",
+    ],
+    "notebooks/06-fpga/02-qat-hgq2.ipynb": [
+        "HGQ2's (k, b, i) counts neither the sign in b nor in i, while ap_fixed<W,I> counts it in both: have students "
+        "translate the three rows of the lesson's table before they read the generated defines.h.",
+        "The lesson retrains lesson 6.1's float network with the same seeded functions (hepml.fpga), so the numbers "
+        "match 6.1's: a student who changed 6.1's parameters should not expect them to carry over.",
         "Keras on the PyTorch backend: KERAS_BACKEND must be set before the first `import keras` in the kernel; a student "
         "who ran a later cell first (Keras imported with its default backend) needs to restart the kernel.",
-        "Each hls4ml compile() takes several seconds of g++: the bit-width scan is the slow part, not the training.",
+        "Bit-exact means identical outputs, not similar ones: ask why float32 can hold every fixed-point value here "
+        "exactly (few bits, a binary point), and what would break it (wider sums than float32's 24-bit mantissa).",
     ],
 }
 

@@ -122,6 +122,11 @@ LESSONS = {
         ("hls4ml-lhc-jets-hlf",), ("MAX_JETS",), {
             "EPOCHS": (3, "float training epochs (early stopping ends it anyway); each epoch reuses the same "
                           "tensors in batches of 512"),
+        }),
+    "notebooks/06-fpga/02-qat-hgq2.ipynb": Lesson(
+        ("hls4ml-lhc-jets-hlf",), ("MAX_JETS",), {
+            "EPOCHS": (3, "float training epochs (early stopping ends it anyway); each epoch reuses the same "
+                          "tensors in batches of 512"),
             "QAT_EPOCHS": (2, "quantisation-aware epochs per bit width, over the same training array"),
         }),
 }

@@ -26,14 +26,20 @@ simulator); the formula fit's pseudo-experiments taken from the twin (no bias to
 control run (the lesson as it is) passes.
 
 Lesson 6.1 (notebooks/06-fpga/01-fpga-jet-tagger.ipynb): the float network must reach its accuracy
-threshold, the numpy ap_fixed must equal the C++ type, the low-bit QAT network must stay near the
-float accuracy while rounding the float weights to the same formats loses more, and hls4ml's C++
-emulation must reproduce the QAT network's outputs. The lesson's own functions train the float
-network and the QAT network on its sample (about 25 s); then each breakage replaces one result.
-Breakages: an untrained float network; "QAT" without the training (the rounded float weights); the
-emulation compiled from another network (the QAT network before its training); a numpy ap_fixed
-that truncates where it should round; a 16-bit emulation whose sums overflow (too few integer
-bits). A control run passes.
+threshold, the numpy ap_fixed must equal the C++ type, the 16-bit emulation must keep the float
+accuracy and the narrowest uniform type must collapse. The lesson's own functions train the float
+network on its sample and emulate it at 16 bits and at the narrowest width; then each breakage
+replaces one result. Breakages: an untrained float network; a numpy ap_fixed that truncates where
+it should round; a 16-bit emulation whose sums overflow (too few integer bits); a scan that never
+narrows (every width emulated with the 16-bit type). A control run passes.
+
+Lesson 6.2 (notebooks/06-fpga/02-qat-hgq2.ipynb): the low-bit QAT network must stay near the float
+accuracy while rounding the float weights to the same formats loses more, and hls4ml's C++
+emulation must reproduce the QAT network's outputs. Its first section runs whole (data, float
+network, 16-bit emulation), then the lesson's functions train the QAT network (about 25 s).
+Breakages: an untrained float network (against which any QAT would look good); "QAT" without the
+training (the rounded float weights); the emulation compiled from another network (the QAT
+network before its training). A control run passes.
 
 Lesson 0 (ROOT to histogram) runs in seconds: its dimuon mass must show the J/psi and the Z, and
 the chunked read must reproduce the in-memory histogram. Breakages: the muon momenta 3 % off (a
@@ -59,8 +65,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, HISTOGRAM_LESSON, SBI_LESSON,
-                         SELECTION_LESSON, lesson_namespace, mutated_copy)
+from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, HISTOGRAM_LESSON, QAT_LESSON,
+                         SBI_LESSON, SELECTION_LESSON, lesson_namespace, mutated_copy)
 
 
 @pytest.fixture(scope="module")
@@ -302,80 +308,34 @@ def test_sbi_lesson_check_fails_when_the_formula_fit_has_no_bias_to_find(sbi_les
         run_sbi_check(ns, check, pseudo_fits=fits)
 
 
-# ------------------------------------------------------------------ lesson 6.1 (FPGA)
+# ------------------------------------------------------------------ lesson 6.1 (FPGA: fixed point, PTQ)
 @pytest.fixture(scope="module")
 def fpga_lesson():
     """Lesson 6.1 up to its data split (the C++ ap_fixed demonstration included), then its own
-    functions: the float network, the QAT_BITS-bit QAT network and its hls4ml emulation."""
+    functions: the float network, its 16-bit emulation and the narrowest of the uniform scan."""
     ns, check = lesson_namespace(FPGA_LESSON, run_until="def benchmark_mlp")
     ns["MODE"] = "sample"
     float_model = ns["benchmark_mlp"]()
     ns["train_float"](float_model, ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"], ns["EPOCHS"])
     ns["float_model"] = float_model
     ns["acc_float"] = ns["accuracy"](ns["torch_scores"](float_model, ns["x_test"]), ns["y_test"])
-    layer_sums, _ = ns["largest_values"](float_model, ns["x_train"])
-    ns["INTEGER_BITS"] = 1 + int(np.ceil(np.log2(1.25 * max(layer_sums))))  # as the lesson chooses them
+    ns["INTEGER_BITS"] = ns["uniform_integer_bits"](ns["largest_values"](float_model, ns["x_train"])[0])
     ns["REFERENCE"] = f"ap_fixed<16,{ns['INTEGER_BITS']}>"
     ns["acc_hls_16"] = ptq_accuracy(ns, ns["REFERENCE"])
     narrowest = min(ns["PTQ_WIDTHS"])
     ns["ptq_scan"] = {16: ns["acc_hls_16"], narrowest: ptq_accuracy(ns, f"ap_fixed<{narrowest},{ns['INTEGER_BITS']}>")}
-    rounded = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
-    ns["load_float_weights"](rounded, float_model)
-    ns["rounded"] = rounded
-    ns["acc_ptq"] = ns["accuracy"](ns["keras_scores"](rounded, ns["x_test"]), ns["y_test"])
-    qat = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
-    ns["load_float_weights"](qat, float_model)
-    ns["train_qat"](qat, ns["QAT_EPOCHS"])
-    ns["qat_model"] = qat
-    ns["acc_qat"] = ns["accuracy"](ns["keras_scores"](qat, ns["x_test"]), ns["y_test"])
-    ns.update(emulate(ns, qat, "qat"))
-    ns["qat_results"] = {}
     return ns, check
 
 
 def ptq_accuracy(ns: dict, precision: str) -> float:
     """The lesson's post-training quantisation of its float network, emulated by hls4ml."""
-    emulation = ns["hls_from_torch"](ns["float_model"], precision, precision.replace("<", "_").replace(",", "_").strip(">"))
+    emulation = ns["hls_from_torch"](ns["float_model"], precision,
+                                     ns["WORK"] / precision.replace("<", "_").replace(",", "_").strip(">"))
     return ns["accuracy"](ns["hls_scores"](emulation, ns["x_test"]), ns["y_test"])
-
-
-def emulate(ns: dict, model, name: str) -> dict:
-    """The self-check's emulation figures for the hls4ml emulation of ``model``, against the QAT network."""
-    emulation = ns["hls_from_keras"](model, name)
-    identical, same_class, largest = ns["emulation_agreement"](
-        ns["keras_scores"](ns["qat_model"], ns["x_test"]), ns["hls_scores"](emulation, ns["x_test"]))
-    return {"identical": identical, "same_class": same_class, "largest": largest}
 
 
 def run_fpga_check(ns: dict, check: str, **replacements) -> None:
     exec(check, {**ns, **replacements})
-
-
-@pytest.mark.slow
-def test_fpga_lesson_check_passes_as_taught(fpga_lesson):
-    run_fpga_check(*fpga_lesson)
-
-
-@pytest.mark.slow
-def test_fpga_lesson_check_fails_for_an_untrained_network(fpga_lesson):
-    ns, check = fpga_lesson
-    untrained = ns["benchmark_mlp"]()
-    with pytest.raises(AssertionError, match="float network's accuracy"):
-        run_fpga_check(ns, check, acc_float=ns["accuracy"](ns["torch_scores"](untrained, ns["x_test"]), ns["y_test"]))
-
-
-@pytest.mark.slow
-def test_fpga_lesson_check_fails_for_qat_without_its_training(fpga_lesson):
-    ns, check = fpga_lesson
-    with pytest.raises(AssertionError, match="QAT"):
-        run_fpga_check(ns, check, acc_qat=ns["acc_ptq"])
-
-
-@pytest.mark.slow
-def test_fpga_lesson_check_fails_for_the_emulation_of_another_network(fpga_lesson):
-    ns, check = fpga_lesson
-    with pytest.raises(AssertionError, match="emulation reproduces only"):
-        run_fpga_check(ns, check, **emulate(ns, ns["rounded"], "rounded"))
 
 
 @pytest.mark.slow
@@ -400,6 +360,75 @@ def test_fpga_lesson_check_fails_for_a_16_bit_emulation_that_overflows(fpga_less
     ns, check = fpga_lesson
     with pytest.raises(AssertionError, match="sums overflow"):
         run_fpga_check(ns, check, acc_hls_16=ptq_accuracy(ns, "ap_fixed<16,3>"))
+
+
+@pytest.mark.slow
+def test_fpga_lesson_check_fails_for_a_scan_that_never_narrows(fpga_lesson):
+    """Every width of the scan emulated with the 16-bit type (the width not passed on): nothing collapses."""
+    ns, check = fpga_lesson
+    with pytest.raises(AssertionError, match="narrowest uniform type should collapse"):
+        run_fpga_check(ns, check, ptq_scan={w: ns["acc_hls_16"] for w in ns["PTQ_WIDTHS"]})
+
+
+# ------------------------------------------------------------------ lesson 6.2 (FPGA: QAT with HGQ2)
+@pytest.fixture(scope="module")
+def qat_lesson():
+    """Lesson 6.2's first section whole (data, the float network, its 16-bit emulation), then its own
+    functions: the QAT_BITS-bit network with the rounded float weights, the same after QAT, and the
+    QAT network's hls4ml emulation."""
+    ns, check = lesson_namespace(QAT_LESSON, run_until="def quantised_mlp")
+    assert ns["MODE"] == "sample"
+    float_model = ns["float_model"]
+    rounded = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
+    ns["load_float_weights"](rounded, float_model)
+    ns["rounded"] = rounded
+    ns["acc_ptq"] = ns["accuracy"](ns["keras_scores"](rounded, ns["x_test"]), ns["y_test"])
+    qat = ns["quantised_mlp"](ns["QAT_BITS"], float_model)
+    ns["load_float_weights"](qat, float_model)
+    ns["train_qat"](qat, ns["QAT_EPOCHS"])
+    ns["qat_model"] = qat
+    ns["acc_qat"] = ns["accuracy"](ns["keras_scores"](qat, ns["x_test"]), ns["y_test"])
+    ns.update(emulate(ns, qat, "qat"))
+    ns["qat_results"] = {}
+    return ns, check
+
+
+def emulate(ns: dict, model, name: str) -> dict:
+    """The self-check's emulation figures for the hls4ml emulation of ``model``, against the QAT network."""
+    emulation = ns["hls_from_keras"](model, name)
+    identical, same_class, largest = ns["emulation_agreement"](
+        ns["keras_scores"](ns["qat_model"], ns["x_test"]), ns["hls_scores"](emulation, ns["x_test"]))
+    return {"identical": identical, "same_class": same_class, "largest": largest}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", ["fpga_lesson", "qat_lesson"])
+def test_fpga_lessons_checks_pass_as_taught(lesson, request):
+    run_fpga_check(*request.getfixturevalue(lesson))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", ["fpga_lesson", "qat_lesson"])
+def test_fpga_lessons_checks_fail_for_an_untrained_float_network(lesson, request):
+    """In 6.2, QAT against an untrained float network would meet its margin trivially: the float check stops it."""
+    ns, check = request.getfixturevalue(lesson)
+    untrained = ns["benchmark_mlp"]()
+    with pytest.raises(AssertionError, match="float network's accuracy"):
+        run_fpga_check(ns, check, acc_float=ns["accuracy"](ns["torch_scores"](untrained, ns["x_test"]), ns["y_test"]))
+
+
+@pytest.mark.slow
+def test_qat_lesson_check_fails_for_qat_without_its_training(qat_lesson):
+    ns, check = qat_lesson
+    with pytest.raises(AssertionError, match="QAT"):
+        run_fpga_check(ns, check, acc_qat=ns["acc_ptq"])
+
+
+@pytest.mark.slow
+def test_qat_lesson_check_fails_for_the_emulation_of_another_network(qat_lesson):
+    ns, check = qat_lesson
+    with pytest.raises(AssertionError, match="emulation reproduces only"):
+        run_fpga_check(ns, check, **emulate(ns, ns["rounded"], "rounded"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,9 +573,11 @@ EXERCISE_MISTAKES = {
          "pull = (samples_all[..., 0].mean(0) - theta_val_real[:, 0]).detach().numpy()"),  # a residual, not a pull
         ("    m = selected * scale\n", "    m = selected\n"),  # the scale never applied
     ]),
-    "6.1": (FPGA_LESSON, "ACCURACY_MIN = {", {"EPOCHS": 15, "QAT_EPOCHS": 3}, [
+    "6.1": (FPGA_LESSON, "ACCURACY_MIN = {", {"EPOCHS": 15}, [
         ("quantile(0.7)", "quantile(0.3)"),  # the 30 % smallest pruned, not the 70 %
         ("bits = 1 + max(", "bits = max("),  # the sign bit forgotten
+    ]),
+    "6.2": (QAT_LESSON, "ACCURACY_MIN = {", {"EPOCHS": 15, "QAT_EPOCHS": 3}, [
         ("LayerConfigScope(enable_ebops=True, beta0=beta0)", "LayerConfigScope(enable_ebops=True, beta0=1e-5)"),
         # beta0 never passed on
     ]),
