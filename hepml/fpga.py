@@ -2,7 +2,7 @@
 
 In d2l's manner, a function is taught where it is first written, in lesson 6.1
 (``notebooks/06-fpga/01-fpga-jet-tagger.ipynb``), and the cells mark it ``#@save``; lesson 6.2
-imports it from here instead of copying it. ``tests/test_fpga_shared_code.py`` checks that each
+imports it from here instead of copying it. ``tests/test_shared_lesson_code.py`` checks that each
 saved definition here has exactly the source the lesson shows, so the two cannot drift apart.
 Only ``check_cpp_compiler`` is not in the lesson: it is setup boilerplate, not a teaching point.
 """

@@ -271,9 +271,17 @@ INSTRUCTOR_NOTES: dict[str, list[str]] = {
     "notebooks/03-gnn-tracking/01-gnn-tracking.ipynb": [
         "Edges are candidate hit pairs on adjacent layers; most are fake. The graph cuts (phi slope, z0) come from the "
         "helix: revisit the curvature of a charged track in 2 T before building the graph.",
-        "Edge efficiency and purity are not track efficiency: the lesson builds tracks from edges afterwards, and the "
-        "TrackML score weights hits differently again.",
         "Message passing: the no-message-passing ablation is the control that shows what the graph adds.",
+        "Lesson 3.2 retrains the same network at its start (under a minute on a CPU): teaching both on one day, start "
+        "3.2's training cell while 3.1's summary is discussed.",
+    ],
+    "notebooks/03-gnn-tracking/02-edges-to-tracks.ipynb": [
+        "Edge efficiency and purity are not track efficiency: one wrong or missing edge cuts or merges a whole track, "
+        "and the TrackML score weights hits differently again. Ask students to predict the score from 3.1's AUC first.",
+        "Double-majority matching reads like a tautology at first: draw a track with hits of two particles on the board "
+        "and count both majorities.",
+        "The classical triplet following matches the network here: present it as the result (a strong baseline), not "
+        "as a failure of the GNN.",
     ],
     "notebooks/04-calo-gan/01-calo-gan.ipynb": [
         "A GAN's losses do not decrease like a classifier's: the Wasserstein estimate and the physics monitors are what "

@@ -110,6 +110,12 @@ LESSONS = {
             "EPOCHS": (2, "every epoch runs the same graphs, one at a time, through the same network; the "
                           "autograd memory is one graph's, the best weights one copy (0.3 MB)"),
         }),
+    "notebooks/03-gnn-tracking/02-edges-to-tracks.ipynb": Lesson(
+        ("trackml-2018",), ("N_EVENTS", "N_TEST", "N_VAL", "PT_MIN", "PHI_SLOPE_MAX", "Z0_MAX", "HIDDEN",
+                            "N_ITERATIONS"), {
+            "EPOCHS": (2, "every epoch runs the same graphs, one at a time, through the same networks; the "
+                          "autograd memory is one graph's, the best weights one copy (0.3 MB)"),
+        }),
     "notebooks/04-calo-gan/01-calo-gan.ipynb": Lesson(
         ("calochallenge-2022-ds1",), ("N_TRAIN", "N_EVAL", "BATCH", "LATENT", "HIDDEN"), {
             "ITERATIONS": (250, "generator updates, each on a batch of BATCH showers; 250 keeps one monitoring point "

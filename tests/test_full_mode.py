@@ -270,8 +270,8 @@ def test_trackml_full_mode_reads_the_archive_in_place_with_the_lessons_code(stud
     real = trackml.read_event(archive, 21000, parts=("hits", "particles"))
     assert len(real["hits"]) == 125_576 and "particle_type" in real["particles"]
     # the lesson's selection and graph on real truth (200 pile-up collisions)
-    hits = ns["select_hits"](trackml.read_event(archive, 1000))
-    src, dst, is_true = ns["build_graph"](hits)
+    hits = ns["select_hits"](trackml.read_event(archive, 1000), ns["PT_MIN"])
+    src, dst, is_true = ns["build_graph"](hits, ns["PHI_SLOPE_MAX"], ns["Z0_MAX"])
     efficiency = is_true.sum() / ns["n_true_edges"](hits)
     print(f"real event 1000, barrel, pT > 1 GeV: {len(hits):,} hits, {len(src):,} edges, "
           f"edge efficiency {efficiency:.4f}, purity {is_true.mean():.3f}")
