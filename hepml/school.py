@@ -280,8 +280,8 @@ INSTRUCTOR_NOTES: dict[str, list[str]] = {
         "and the TrackML score weights hits differently again. Ask students to predict the score from 3.1's AUC first.",
         "Double-majority matching reads like a tautology at first: draw a track with hits of two particles on the board "
         "and count both majorities.",
-        "The classical triplet following matches the network here: present it as the result (a strong baseline), not "
-        "as a failure of the GNN.",
+        "The classical triplet following does slightly better than the network here: present it as the result (a strong "
+        "baseline), not as a failure of the GNN.",
     ],
     "notebooks/04-calo-gan/01-calo-gan.ipynb": [
         "A GAN's losses do not decrease like a classifier's: the Wasserstein estimate and the physics monitors are what "
