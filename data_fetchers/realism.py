@@ -25,6 +25,11 @@ REALISM_FILE = Path(__file__).resolve().parents[1] / "book" / "_data" / "realism
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+# how closely a trained figure (Figure.trained) is reproduced on another machine: the benchmark MLP's
+# accuracy and AUCs moved by up to 0.003 between two CPUs of the same kind of machine
+TRAINED_REPRODUCIBILITY = 0.01
+
+
 @dataclass(frozen=True)
 class Figure:
     name: str
@@ -33,6 +38,10 @@ class Figure:
     fmt: str = "{:.3f}"
     # False: no real figure could be found (the sample's is shown, marked "not checked")
     checked: bool = True
+    # True: measured with a model trained here. Another CPU sums in another order (its BLAS kernels),
+    # and an early-stopped training may then stop an epoch apart: the figure is reproduced to
+    # TRAINED_REPRODUCIBILITY on another machine, not to the last digit
+    trained: bool = False
 
     def agrees(self, sample: float, real: float) -> bool:
         allowed = self.tolerance * abs(real) if self.relative else self.tolerance
@@ -384,8 +393,8 @@ _HLF_PUBLISHED = {
     "d2_a1_b1_mmdt equal to d2_b1_mmdt, share of jets": 1.0,
 }
 HLS4ML_JETS = Realism(
-    figures=[Figure("float MLP 16-64-32-32-5: test accuracy", 0.04)]
-    + [Figure(f"float MLP: AUC, {name} jets against the rest", 0.04) for name in _HLF_CLASS_NAMES.values()]
+    figures=[Figure("float MLP 16-64-32-32-5: test accuracy", 0.04, trained=True)]
+    + [Figure(f"float MLP: AUC, {name} jets against the rest", 0.04, trained=True) for name in _HLF_CLASS_NAMES.values()]
     + [Figure("d2_a1_b1_mmdt equal to d2_b1_mmdt, share of jets", 0.0)]
     + [Figure(f"{name} jets: {what}", 0, checked=False, fmt=fmt) for name in _HLF_CLASS_NAMES.values()
        for what, fmt in (("median mass_mmdt [GeV]", "{:.1f}"), ("groomed mass below 40 GeV, share", "{:.3f}"),
