@@ -119,7 +119,7 @@ def run_gnn_check(ns: dict, check: str, labels=lambda y: y, train: bool = True, 
     s_gnn = np.concatenate([gnn_scores[e] for e in test])
     auc = lambda s: ns["roc_auc_score"](y, np.concatenate([s[e] for e in test]))
     kept = s_gnn > ns["THRESHOLD"]
-    ns.update(test_auc=auc(gnn_scores), plain_auc=auc(plain_scores), triplet_auc=auc(triplet), _t0=0.0,
+    ns.update(test_auc=ns["roc_auc_score"](y, s_gnn), plain_auc=auc(plain_scores), triplet_auc=auc(triplet), _t0=0.0,
               edge_efficiency=kept[y].mean(), edge_purity=y[kept].mean() if kept.any() else 0.0)
     if "reconstruct" in ns:  # lesson 3.2: the tracks
         ns["results"] = ns["pd"].DataFrame({
