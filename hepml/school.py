@@ -286,9 +286,17 @@ INSTRUCTOR_NOTES: dict[str, list[str]] = {
     "notebooks/04-calo-gan/01-calo-gan.ipynb": [
         "A GAN's losses do not decrease like a classifier's: the Wasserstein estimate and the physics monitors are what "
         "to watch; explain mode collapse on the monitor plot.",
+        "Showers below 1 GeV are the worst modelled: students who look there first conclude the GAN failed everywhere.",
+        "Lesson 4.2 retrains the same GAN at its start (about a minute on a CPU): teaching both on one day, start 4.2's "
+        "training cell while 4.1's summary is discussed.",
+    ],
+    "notebooks/04-calo-gan/02-classifier-test.ipynb": [
         "The classifier test needs its control: reference against reference gives about 0.5, and only the distance "
         "from that control means anything.",
-        "Showers below 1 GeV are the worst modelled: students who look there first conclude the GAN failed everywhere.",
+        "Students are surprised that the GAN which matched the layer fractions in 4.1 is caught almost every time: ask "
+        "them to predict its AUC before running the test, then read the two halves of Exercise 1 together.",
+        "Published AUCs come from a larger classifier trained longer: compare models under one classifier, not digits "
+        "across papers.",
     ],
     "notebooks/05-sbi/01-sbi-z-boson.ipynb": [
         "Prior, likelihood and posterior: make sure the tractable twin's exact posterior is understood before NPE is "

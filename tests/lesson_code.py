@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GNN_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "01-gnn-tracking.ipynb"
 TRACKS_LESSON = ROOT / "notebooks" / "03-gnn-tracking" / "02-edges-to-tracks.ipynb"
 CALO_LESSON = ROOT / "notebooks" / "04-calo-gan" / "01-calo-gan.ipynb"
+CLASSIFIER_TEST_LESSON = ROOT / "notebooks" / "04-calo-gan" / "02-classifier-test.ipynb"
 SBI_LESSON = ROOT / "notebooks" / "05-sbi" / "01-sbi-z-boson.ipynb"
 FPGA_LESSON = ROOT / "notebooks" / "06-fpga" / "01-fpga-jet-tagger.ipynb"
 QAT_LESSON = ROOT / "notebooks" / "06-fpga" / "02-qat-hgq2.ipynb"

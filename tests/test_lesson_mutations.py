@@ -10,11 +10,11 @@ triplet following. Breakages, for each: the network left untrained, trained on s
 trained on inverted labels (a sign error in the loss). A control run, trained properly on the
 same small inputs, passes the same check.
 
-Lesson 4.1 (notebooks/04-calo-gan/01-calo-gan.ipynb): the GAN's mean layer fractions must match
-the reference's, and its classifier AUC must lie between 0.6 and a threshold that the untrained
-generator exceeds. Breakages: the generator left untrained; trained with the incident energies
+Lessons 4.1 and 4.2 (notebooks/04-calo-gan/): in both the GAN's mean layer fractions must match
+the reference's, and in 4.1 the untrained generator's must not; in 4.2 its classifier AUC must lie
+between 0.6 and a threshold that the untrained generator exceeds. Breakages: the generator left untrained; trained with the incident energies
 shuffled against the showers (it cannot learn how showers change with energy); a classifier test
-that sees no shower information (only the incident energy). A control run with the lesson's own
+that sees no shower information (only the incident energy; 4.2 only). A control run with the lesson's own
 training passes.
 
 Lesson 5.1 (notebooks/05-sbi/01-sbi-z-boson.ipynb): NPE's posterior must match the tractable
@@ -67,7 +67,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesson_code import (BDT_LESSON, CALO_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, HISTOGRAM_LESSON, QAT_LESSON,
+from lesson_code import (BDT_LESSON, CALO_LESSON, CLASSIFIER_TEST_LESSON, CNN_LESSON, FPGA_LESSON, GNN_LESSON, HISTOGRAM_LESSON, QAT_LESSON,
                          SBI_LESSON, SELECTION_LESSON, TRACKS_LESSON, lesson_namespace, mutated_copy)
 
 
@@ -149,34 +149,32 @@ def test_gnn_lesson_check_fails_when_broken(gnn, breakage, kwargs):
         run_gnn_check(ns, check, **kwargs)
 
 
-# ------------------------------------------------------------------ lesson 4.1: the calorimeter GAN
-@pytest.fixture(scope="module")
-def calo_gan():
-    """The lesson run up to its training cell (data, preprocessing, model definitions), in sample mode."""
-    ns, check = lesson_namespace(CALO_LESSON, run_until="def train_gan", DATA_MODE="sample")
+# ------------------------------------------------------------------ lessons 4.1 and 4.2: the calorimeter GAN
+@pytest.fixture(scope="module", params=[CALO_LESSON, CLASSIFIER_TEST_LESSON], ids=["4.1", "4.2"])
+def calo_gan(request):
+    """The lesson run up to its training (data, preprocessing, model definitions), in sample mode."""
+    ns, check = lesson_namespace(request.param, run_until="history = train_gan(", DATA_MODE="sample")
     return ns, check
 
 
 def _train(ns, shuffle_energies: bool = False):
     import torch
 
-    saved = ns["C_train"], ns["L_train"]
+    E = ns["E_train"]
     if shuffle_energies:  # each shower paired with another shower's incident energy
-        order = torch.as_tensor(np.random.default_rng(0).permutation(len(saved[0])))
-        ns["C_train"], ns["L_train"] = saved[0][order], saved[1][order]
-    try:
-        torch.manual_seed(ns["SEED"])
-        generator, critic = ns["Generator"](), ns["make_critic"]()
-        ns["Generator"]()  # the lesson's untrained copy: the same random numbers as the lesson from here on
-        ns["train_gan"](generator, critic, progress=False)
-    finally:
-        ns["C_train"], ns["L_train"] = saved
+        E = E[np.random.default_rng(0).permutation(len(E))]
+    torch.manual_seed(ns["SEED"])
+    generator = ns["Generator"](ns["scaling"], ns["LATENT"], ns["HIDDEN"])
+    critic = ns["make_critic"](ns["scaling"], ns["HIDDEN"])
+    ns["Generator"](ns["scaling"], ns["LATENT"], ns["HIDDEN"])  # the lessons' untrained copy: the same random numbers
+    ns["train_gan"](generator, critic, ns["showers_train"], E, iterations=ns["ITERATIONS"], lr=ns["LEARNING_RATE"],
+                    progress=False, **ns["TRAINING"])
     return generator
 
 
 def run_calo_check(ns: dict, check: str, generator) -> None:
-    """Evaluate ``generator`` as the lesson does (layer fractions, classifier tests), then run the
-    lesson's self-check."""
+    """Evaluate ``generator`` as the lessons do (layer fractions for both, an untrained baseline, the
+    classifier tests for 4.2), then run the lesson's self-check."""
     import torch
 
     calo, E, reference = ns["calo"], ns["E_eval"], ns["showers_eval"]
@@ -186,13 +184,15 @@ def run_calo_check(ns: dict, check: str, generator) -> None:
     by_energy = lambda f: ns["pd"].DataFrame(f, columns=ns["binning"].layers).groupby(E).mean()
     ns["fraction_gap"] = (by_energy(ns["fractions_gen"]) - by_energy(ns["fractions_eval"])).abs()
     torch.manual_seed(ns["SEED"])
-    untrained = ns["Generator"]()
-    inputs, test, half = ns["high_level_inputs"], ns["classifier_test"], len(E) // 2
-    ns["auc"] = {
-        ("reference vs reference", "high"): test(inputs(reference[:half], E[:half]), inputs(reference[half:], E[half:]))[0],
-        ("GAN", "high"): test(inputs(reference, E), inputs(generated, E))[0],
-        ("untrained generator", "high"): test(inputs(reference, E), inputs(ns["generate"](untrained, E), E))[0],
-    }
+    untrained = ns["generate"](ns["Generator"](ns["scaling"], ns["LATENT"], ns["HIDDEN"]), E)
+    ns["untrained_gap"] = (by_energy(calo.layer_fractions(untrained, ns["binning"])) - by_energy(ns["fractions_eval"])).abs()
+    if "classifier_test" in ns:  # lesson 4.2
+        inputs, test, half = ns["high_level_inputs"], ns["classifier_test"], len(E) // 2
+        ns["auc"] = {
+            ("reference vs reference", "high"): test(inputs(reference[:half], E[:half]), inputs(reference[half:], E[half:]))[0],
+            ("GAN", "high"): test(inputs(reference, E), inputs(generated, E))[0],
+            ("untrained generator", "high"): test(inputs(reference, E), inputs(untrained, E))[0],
+        }
     exec(check, ns)
 
 
@@ -213,7 +213,7 @@ def test_calo_gan_lesson_check_fails_untrained(calo_gan):
     ns, check = calo_gan
     torch.manual_seed(ns["SEED"])
     with pytest.raises(AssertionError):
-        run_calo_check(ns, check, ns["Generator"]())
+        run_calo_check(ns, check, ns["Generator"](ns["scaling"], ns["LATENT"], ns["HIDDEN"]))
 
 
 @pytest.mark.slow
@@ -226,6 +226,8 @@ def test_calo_gan_lesson_check_fails_trained_without_the_energy(calo_gan):
 @pytest.mark.slow
 def test_calo_gan_lesson_check_fails_with_a_blind_classifier(calo_gan, calo_trained, monkeypatch):
     ns, check = calo_gan
+    if "classifier_test" not in ns:
+        pytest.skip("lesson 4.1 has no classifier test (lesson 4.2 does)")
     monkeypatch.setitem(ns, "high_level_inputs", lambda showers, E: np.log10(E)[:, None])
     with pytest.raises(AssertionError, match="classifier"):
         run_calo_check(ns, check, calo_trained)
@@ -569,9 +571,11 @@ EXERCISE_MISTAKES = {
         ("loss = (same * d ** 2 + (1 - same) * torch.relu(1 - d) ** 2).mean()",
          "loss = ((1 - same) * d ** 2 + same * torch.relu(1 - d) ** 2).mean()"),  # attraction and repulsion swapped
     ]),
-    "4.1": (CALO_LESSON, "FRACTION_TOL_ALL, FRACTION_TOL_EACH, AUC_MAX =",
-            {"N_TRAIN": 5000, "N_EVAL": 4000, "ITERATIONS": 300, "CLASSIFIER_EPOCHS": 3}, [
+    "4.1": (CALO_LESSON, "FRACTION_TOL_ALL, FRACTION_TOL_EACH =", {"N_TRAIN": 5000, "N_EVAL": 4000, "ITERATIONS": 300}, [
         ("longer = generate(generator, E_eval)", "longer = showers_gen"),  # the old showers evaluated again
+    ]),
+    "4.2": (CLASSIFIER_TEST_LESSON, "FRACTION_TOL_ALL, FRACTION_TOL_EACH, AUC_MAX =",
+            {"N_TRAIN": 5000, "N_EVAL": 4000, "ITERATIONS": 300, "CLASSIFIER_EPOCHS": 3}, [
         ("shape_columns = [0] + [i for", "shape_columns = [i for"),  # the shapes without their incident energy
         ("loss = ((rebuilt - target) ** 2).sum(dim=1).mean() + kl", "loss = ((rebuilt - target) ** 2).sum(dim=1).mean()"),
         # an autoencoder, not a VAE: no KL term

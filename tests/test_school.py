@@ -17,6 +17,7 @@ def test_prerequisites_are_read_from_the_headers():
     numbers = {les.number: les for les in school.lessons()}
     assert numbers["3.1"].prerequisites == ("1.2", "2.1") and numbers["6.1"].prerequisites == ("2.1",)
     assert numbers["6.2"].prerequisites == ("6.1",) and numbers["3.2"].prerequisites == ("3.1",)
+    assert numbers["4.2"].prerequisites == ("4.1",)
     # every prerequisite is a lesson of the book that comes before it
     order = list(numbers)
     for les in numbers.values():

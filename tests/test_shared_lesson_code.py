@@ -1,4 +1,4 @@
-"""A chapter's shared code (hepml/fpga.py, hepml/tracking.py) is what its first lesson teaches, not
+"""A chapter's shared code (hepml/fpga.py, hepml/tracking.py, hepml/calogan.py) is what its first lesson teaches, not
 a copy that drifts.
 
 The first lesson writes each function out where it explains it and marks it ``#@save`` (d2l's
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lesson_code import FPGA_LESSON, GNN_LESSON, QAT_LESSON, TRACKS_LESSON
+from lesson_code import CALO_LESSON, CLASSIFIER_TEST_LESSON, FPGA_LESSON, GNN_LESSON, QAT_LESSON, TRACKS_LESSON
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ CHAPTERS = {
                 frozenset({"select_hits", "build_graph", "InteractionNetwork", "train", "edge_scores", "triplet_scores"}),
                 edit=("keep = (np.abs(dphi / dr) < phi_slope_max) & (np.abs(z0) < z0_max)",
                       "keep = (np.abs(dphi / dr) < phi_slope_max)", "build_graph")),
+    "4": Shared("hepml.calogan", CALO_LESSON, CLASSIFIER_TEST_LESSON,
+                frozenset({"ShowerScaling", "Generator", "make_critic", "generate", "train_gan"}),
+                edit=("(-w_estimate + gp_weight * penalty).backward()", "(-w_estimate + penalty).backward()", "train_gan")),
 }
 
 
