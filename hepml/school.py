@@ -5,7 +5,8 @@ drifts from the notebooks and ``book/_data/execution-stats.json``.
 
 **Slot model** (an estimate for a first-year graduate student, stated on the page): the lesson's
 prose at 110 words a minute, its code (non-comment lines outside the hidden solutions) at 15 lines
-a minute, 10 minutes per exercise, plus the measured execution time on one CPU.
+a minute, each exercise's own stated time ("*About 20 minutes.*" in its statement; 10 minutes where
+none is stated), plus the measured execution time on one CPU.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .book import duration, load_stats, memory
 ROOT = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 110
 CODE_LINES_PER_MINUTE = 15
-EXERCISE_MINUTES = 10
+EXERCISE_MINUTES = 10  # an exercise whose statement gives no time of its own
+STATED_MINUTES = re.compile(r"\*About (\d+) minutes\.?\*")
 SCHOOL_DAY_MINUTES = 5 * 60  # lesson time in a school day (lectures, breaks and questions come on top)
 KERNEL_MARGIN = 1.25  # a kernel's memory is planned at 1.25 x its measured peak
 
@@ -34,6 +36,7 @@ class Lesson:
     code_lines: int
     exercises: int
     prerequisites: tuple[str, ...] = field(default=())  # lesson numbers
+    exercise_minutes: int | None = None  # the exercises' stated times; None: EXERCISE_MINUTES each
     exec_seconds: float | None = None
     peak_mb: float | None = None
     datasets: tuple[str, ...] = field(default=())
@@ -41,8 +44,9 @@ class Lesson:
     @property
     def minutes(self) -> int:
         """The slot: reading + code + exercises + measured execution, rounded up to 5 minutes."""
+        exercises = self.exercises * EXERCISE_MINUTES if self.exercise_minutes is None else self.exercise_minutes
         m = (self.words / WORDS_PER_MINUTE + self.code_lines / CODE_LINES_PER_MINUTE
-             + self.exercises * EXERCISE_MINUTES + (self.exec_seconds or 0) / 60)
+             + exercises + (self.exec_seconds or 0) / 60)
         return int(5 * math.ceil(m / 5))
 
 
@@ -84,9 +88,24 @@ def lessons(stats: dict | None = None) -> list[Lesson]:
             code_lines=sum(_code_lines(c) for c in nb.cells
                            if c.cell_type == "code" and "solution" not in c.metadata.get("tags", [])),
             exercises=sum(1 for c in nb.cells if "solution" in c.metadata.get("tags", [])),
+            exercise_minutes=sum(exercise_minutes(nb.cells).values()),
             prerequisites=prerequisites_of(header),
             exec_seconds=measured.get("wall_s"), peak_mb=measured.get("peak_rss_mb"),
             datasets=tuple(measured.get("datasets", ()))))
+    return out
+
+
+def exercise_minutes(cells) -> dict[int, int]:
+    """Solution cell index -> the time its exercise's statement gives ("*About 20 minutes.*", in the
+    last markdown cell before the solution that states one), or EXERCISE_MINUTES where none does."""
+    out, stated = {}, None
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            found = STATED_MINUTES.findall(cell.source)
+            stated = int(found[-1]) if found else stated
+        elif "solution" in cell.metadata.get("tags", []):
+            out[i] = stated if stated is not None else EXERCISE_MINUTES
+            stated = None  # each statement times one exercise
     return out
 
 
@@ -97,11 +116,12 @@ class Section:
     code_lines: int
     exercises: int
     exec_seconds: float
+    exercise_minutes: int = 0
 
     @property
     def minutes(self) -> float:
         return (self.words / WORDS_PER_MINUTE + self.code_lines / CODE_LINES_PER_MINUTE
-                + self.exercises * EXERCISE_MINUTES + self.exec_seconds / 60)
+                + self.exercise_minutes + self.exec_seconds / 60)
 
 
 def _code_lines(cell) -> int:
@@ -118,21 +138,24 @@ def sections(key: str, stats: dict | None = None) -> list[Section]:
     stats = load_stats() if stats is None else stats
     measured = stats.get("notebooks", {}).get(key, {}).get("cell_seconds", [])
     nb = nbformat.read(ROOT / key, as_version=4)
-    parts: list[dict] = [dict(title="Introduction", words=0, code_lines=0, exercises=0, exec_seconds=0.0)]
+    parts: list[dict] = [dict(title="Introduction", words=0, code_lines=0, exercises=0, exec_seconds=0.0,
+                              exercise_minutes=0)]
+    stated = exercise_minutes(nb.cells)
     code_index = 0
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             # a cell may hold a heading anywhere: the text before it belongs to the previous section
             for piece in re.split(r"^(?=##\s)", cell.source, flags=re.M):
                 heading = re.match(r"##\s+(.+)", piece)
                 if heading:
                     parts.append(dict(title=heading.group(1).strip(), words=0, code_lines=0, exercises=0,
-                                      exec_seconds=0.0))
+                                      exec_seconds=0.0, exercise_minutes=0))
                 parts[-1]["words"] += len(re.findall(r"\w+", piece))
         elif cell.cell_type == "code":
             tags = cell.metadata.get("tags", [])
             if "solution" in tags:
                 parts[-1]["exercises"] += 1
+                parts[-1]["exercise_minutes"] += stated[index]
             else:
                 parts[-1]["code_lines"] += _code_lines(cell)
             parts[-1]["exec_seconds"] += measured[code_index] if code_index < len(measured) else 0.0
@@ -147,8 +170,8 @@ def estimated_time_markdown(key: str, stats: dict | None = None) -> str:
         return ""
     parts = " · ".join(f"{sec.title} {max(1, round(sec.minutes))} min" for sec in sections(key, stats))
     return (f"**Estimated time: about {lesson.minutes} minutes** at a first-year student's pace "
-            f"({WORDS_PER_MINUTE} words and {CODE_LINES_PER_MINUTE} lines of code a minute, {EXERCISE_MINUTES} "
-            f"minutes an exercise, plus the measured execution). By section: {parts}.")
+            f"({WORDS_PER_MINUTE} words and {CODE_LINES_PER_MINUTE} lines of code a minute, each exercise's "
+            f"stated time, plus the measured execution). By section: {parts}.")
 
 
 def _pack(all_lessons: list[Lesson], days: int, budget: int) -> list[list[Lesson]]:

@@ -27,9 +27,28 @@ def test_prerequisites_are_read_from_the_headers():
 def test_a_slot_adds_reading_exercises_and_measured_execution():
     lesson = next(les for les in school.lessons(FAKE_STATS) if les.number == "0.1")
     expected = (lesson.words / school.WORDS_PER_MINUTE + lesson.code_lines / school.CODE_LINES_PER_MINUTE
-                + lesson.exercises * school.EXERCISE_MINUTES + 2)
+                + lesson.exercise_minutes + 2)
     assert lesson.minutes % 5 == 0 and expected <= lesson.minutes < expected + 5
     assert lesson.exec_seconds == 120.0 and lesson.datasets == ("cms-dimuon-2012",)
+
+
+def test_each_exercise_counts_the_time_its_statement_gives():
+    """The slot uses the time each exercise's statement tells the student ("*About 20 minutes.*"),
+    so the header's estimate and the exercise agree; every exercise of the book states one."""
+    import nbformat
+
+    for lesson in school.lessons({"notebooks": {}}):
+        cells = nbformat.read(school.ROOT / lesson.key, as_version=4).cells
+        stated = school.exercise_minutes(cells)
+        assert len(stated) == lesson.exercises
+        for index in stated:  # the statement before each solution gives its time
+            statement = next(c.source for c in reversed(cells[:index]) if c.cell_type == "markdown")
+            assert school.STATED_MINUTES.search(statement), f"{lesson.key}: an exercise states no time"
+        assert lesson.exercise_minutes == sum(stated.values())
+    two = [nbformat.v4.new_markdown_cell("**Exercise 1.** *About 20 minutes.*"), nbformat.v4.new_code_cell("x"),
+           nbformat.v4.new_code_cell("y", metadata={"tags": ["solution"]}),
+           nbformat.v4.new_markdown_cell("**Exercise 2.** no time"), nbformat.v4.new_code_cell("z", metadata={"tags": ["solution"]})]
+    assert school.exercise_minutes(two) == {2: 20, 4: school.EXERCISE_MINUTES}
 
 
 def _lesson(number, minutes, prerequisites=()):
@@ -81,6 +100,7 @@ def test_the_sections_of_each_lesson_add_up_to_its_slot():
         assert sum(p.words for p in parts) == lesson.words
         assert sum(p.code_lines for p in parts) == lesson.code_lines
         assert sum(p.exercises for p in parts) == lesson.exercises
+        assert sum(p.exercise_minutes for p in parts) == lesson.exercise_minutes
         assert {"Setup", "Exercises", "Self-check"} <= {p.title for p in parts}
         text = estimated_time_markdown(lesson.key, stats)
         assert f"about {lesson.minutes} minutes" in text and all(p.title in text for p in parts)
