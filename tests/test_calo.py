@@ -226,3 +226,27 @@ def test_lesson_reads_full_mode_files_through_a_school_mirror(small_sample, tmp_
     # the downloaded file is the served one
     with h5py.File(ns["files"]["dataset_1_photons_2.hdf5"]) as got, h5py.File(served / "dataset_1_photons_2.hdf5") as sent:
         assert np.array_equal(got["showers"][:], sent["showers"][:])
+
+
+def test_the_gan_scaling_moves_every_constant_to_the_networks_device():
+    """Lessons 4.1 and 4.2 run on a GPU when there is one: every tensor ShowerScaling holds (the
+    per-energy response, the voxels' radii and positions, the features' mean and spread) must follow
+    the networks to their device, or indexing them with the device's energy levels fails there. The
+    "meta" device stands in for a GPU on a CPU-only machine; a generator's showers come out on it."""
+    import torch
+
+    from hepml.calogan import Generator, ShowerScaling, make_critic
+
+    binning = calo.load_binning("photon")
+    rng = np.random.default_rng(4)
+    E = 2.0 ** rng.integers(8, 23, 600)
+    showers = rng.exponential(1.0, (600, binning.total)) * E[:, None] / binning.total
+    scaling = ShowerScaling(showers, E, binning, 1e-7).to("meta")
+    held = [v for v in vars(scaling).values() if isinstance(v, torch.Tensor)]
+    held += [t for v in vars(scaling).values() if isinstance(v, list) for t in v if isinstance(t, torch.Tensor)]
+    assert len(held) >= 4 + 2 * len(binning.layers_binned_in_alpha) and {t.device.type for t in held} == {"meta"}
+    x, c, level = scaling.inputs(showers[:8], E[:8])
+    assert {x.device.type, c.device.type, level.device.type} == {"meta"}
+    generator, critic = Generator(scaling, 4, 8).to("meta"), make_critic(scaling, 8).to("meta")
+    assert generator(torch.randn(8, 4, device="meta"), c, level).device.type == "meta"
+    assert critic(torch.cat([scaling.critic_input(x, level), c], dim=1)).shape == (8, 1)
