@@ -36,7 +36,7 @@ class Lesson:
     code_lines: int
     exercises: int
     prerequisites: tuple[str, ...] = field(default=())  # lesson numbers
-    exercise_minutes: int | None = None  # the exercises' stated times; None: EXERCISE_MINUTES each
+    exercise_minutes: int = 0  # the exercises' stated times, from exercise_minutes()
     exec_seconds: float | None = None
     peak_mb: float | None = None
     datasets: tuple[str, ...] = field(default=())
@@ -44,9 +44,8 @@ class Lesson:
     @property
     def minutes(self) -> int:
         """The slot: reading + code + exercises + measured execution, rounded up to 5 minutes."""
-        exercises = self.exercises * EXERCISE_MINUTES if self.exercise_minutes is None else self.exercise_minutes
         m = (self.words / WORDS_PER_MINUTE + self.code_lines / CODE_LINES_PER_MINUTE
-             + exercises + (self.exec_seconds or 0) / 60)
+             + self.exercise_minutes + (self.exec_seconds or 0) / 60)
         return int(5 * math.ceil(m / 5))
 
 
