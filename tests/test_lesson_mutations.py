@@ -96,21 +96,30 @@ def _fingerprint(*parts) -> str:
     return digest.hexdigest()
 
 
-def train_once(model, inputs: str, train, rng=None) -> None:
-    """Run ``train()`` (which trains ``model`` in place), or load the weights an identical earlier training gave.
-    ``inputs`` fingerprints the data and settings; the model's initial weights and the torch and ``rng`` states at the
-    start complete the key."""
+def _random_states(rng) -> tuple:
+    """torch's CPU and CUDA generator states and ``rng``'s (a numpy Generator, or None)."""
     import torch
 
-    key = (inputs, _fingerprint(*model.state_dict().values(), torch.get_rng_state(),
-                                rng.bit_generator.state if rng is not None else None))
+    return (torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            rng.bit_generator.state if rng is not None else None)
+
+
+def train_once(model, inputs: str, train, rng=None) -> None:
+    """Run ``train()`` (which trains ``model`` in place), or load the weights an identical earlier training gave.
+    ``inputs`` fingerprints the data and settings; the model's initial weights and the random states at the start
+    complete the key."""
+    import torch
+
+    cpu_state, cuda_states, rng_state = _random_states(rng)
+    key = (inputs, _fingerprint(*model.state_dict().values(), cpu_state, *(cuda_states or []), rng_state))
     if key not in _TRAININGS:
         train()
-        _TRAININGS[key] = (copy.deepcopy(model.state_dict()), torch.get_rng_state(),
-                           rng.bit_generator.state if rng is not None else None)
-    weights, torch_state, rng_state = _TRAININGS[key]
+        _TRAININGS[key] = (copy.deepcopy(model.state_dict()), _random_states(rng))
+    weights, (cpu_state, cuda_states, rng_state) = _TRAININGS[key]
     model.load_state_dict(weights)
-    torch.set_rng_state(torch_state)
+    torch.set_rng_state(cpu_state)
+    if cuda_states is not None:
+        torch.cuda.set_rng_state_all(cuda_states)
     if rng is not None:
         rng.bit_generator.state = rng_state
 
