@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
@@ -26,18 +27,25 @@ from .api import prepare
 
 
 def _fetch(names: list[str], mode: str | None, jobs: int) -> int:
+    done = []
+
     def report(name, result) -> bool:
         try:
             paths, seconds = result()
         except DataError as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
             return False
-        print(f"{name}: ready in {seconds:.1f} s")
+        done.append(name)
+        print(f"{name}: ready in {seconds:.1f} s ({len(done)} of {len(names)})", flush=True)
         for path in paths:
             print(f"  {path}")
         return True
 
     if jobs > 1 and len(names) > 1:
+        print(f"preparing {len(names)} datasets, {jobs} at a time: a line as each is ready", flush=True)
+        # Two progress bars on one terminal garble each other (and fill a log with thousands of lines):
+        # the workers keep theirs quiet; the line above and one per finished dataset are the progress.
+        os.environ.setdefault("TQDM_DISABLE", "1")
         # separate processes: the generators are single-threaded (Pythia, FastJet)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(prepare, name, mode): name for name in names}

@@ -65,6 +65,19 @@ def execution_figures(notebook: str, path: Path = STATS_FILE):
     return Markdown(estimated_time_markdown(notebook, stats) + "\n\n" + text)
 
 
+def generation_markdown(path: Path = STATS_FILE) -> str:
+    """How long generating the samples takes, as measured (a sentence for the Data page)."""
+    generation = load_stats(path).get("generation", {})
+    if not generation:
+        return f"Generation times are not measured yet: `{MEASURE_COMMAND}` records them."
+    seconds = sorted((g["seconds"], name) for name, g in generation.items())
+    (low, fastest), (high, slowest) = seconds[0], seconds[-1]
+    return (f"Generating a sample takes from {duration(low)} (`{fastest}`) to {duration(high)} (`{slowest}`) on one CPU "
+            f"core, {duration(sum(s for s, _ in seconds))} for all {len(seconds)} one after the other (measured: "
+            "[Execution statistics](execution-stats.md); a busy machine takes longer). The book's build and test "
+            "commands generate them all first, two at a time, and a Binder image has them already.")
+
+
 def execution_table(path: Path = STATS_FILE) -> str:
     """The Execution statistics page, as Markdown."""
     stats = load_stats(path)

@@ -27,8 +27,13 @@ if ! command -v chromedriver >/dev/null; then
 fi
 
 export HEPML_DATA_MODE=sample
+# One pytest-xdist worker per CPU (at most one per 4 GiB of memory: each kernel may use Binder's 2 GiB
+# beside its worker): notebooks, and the tests that share a costly fixture, run as whole groups on one
+# worker (tests/notebook_runner.py); HEPML_TEST_WORKERS overrides the number (1: one at a time).
+workers=${HEPML_TEST_WORKERS:-$(.venv/bin/python -c 'import os, psutil; print(max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), psutil.virtual_memory().total // 2**32)))')}
+echo "tests: $workers pytest-xdist workers (HEPML_TEST_WORKERS to change)"
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest -n "$workers" --dist loadgroup --no-loadscope-reorder --durations=20 "$@" || status=$?
 
 # A test run leaves the working tree as it found it: everything it writes goes to _build/
 # (and the data cache), never to a tracked or an unignored file.

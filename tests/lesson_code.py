@@ -21,6 +21,17 @@ SELECTION_LESSON = ROOT / "notebooks" / "01-root-and-bdt" / "01-root-awkward-sel
 BDT_LESSON = ROOT / "notebooks" / "01-root-and-bdt" / "02-bdt-higgsml.ipynb"
 CNN_LESSON = ROOT / "notebooks" / "02-cnn-jet-images" / "01-top-tagging-cnn.ipynb"
 
+# The cheaper lessons, by number: the text of the self-check cell's first line (where a run of the lesson up
+# to its self-check stops), and a second, cheaper setting of its parameters at which the self-check still
+# passes (test_lesson_parameters.py shows it does; the mutation tests break the lesson at that setting).
+CHEAPER = {
+    "0.1": (HISTOGRAM_LESSON, "expected_branches = {", {"CHUNK_SIZE": 1000}),
+    # lesson 1.1 with its documented cap: a fraction of the data's luminosity, the prediction scaled to it
+    "1.1": (SELECTION_LESSON, "tolerance = 0.10 if MODE", {"MAX_EVENTS_PER_FILE": 2000, "CHUNK_SIZE": 500, "N_DASK_WORKERS": 1}),
+    "1.2": (BDT_LESSON, "hgb, xgbm, cut = results.loc", {"MAX_TRAIN_EVENTS": 4000, "N_FOLDS": 3, "N_BOOTSTRAP": 20}),
+    "2.1": (CNN_LESSON, "AUC_THRESHOLD = 0.97 if MODE", {"MAX_TRAIN_JETS": 8000, "MAX_EVAL_JETS": 3000, "MAX_EPOCHS": 8}),
+}
+
 
 def mutated_copy(path: Path, directory: Path, replacements: dict[str, str]) -> Path:
     """A copy of the lesson in ``directory`` with each text of ``replacements`` (which must occur in

@@ -178,3 +178,109 @@ def test_without_root_the_cap_is_not_applied_and_says_why(monkeypatch):
     monkeypatch.setenv("HEPML_MEMORY_CAP_MB", "0")
     assert "off" in MemoryCap.create("probe")[1]
 
+
+
+# ------------------------------------------------------------ two at a time
+WAITING_TEST = '''
+import notebook_runner
+import pytest
+
+
+@pytest.fixture(scope="session")
+def built_book(request):  # as conftest's: the executed notebooks of the whole run, waited for
+    return notebook_runner.executed_notebooks(request.session, poll_s=0.2)
+
+
+def test_sees_every_notebook(built_book):
+    assert sorted(p.name for p in built_book.values()) == ["fast.ipynb", "slow.ipynb"]
+    assert all(p.exists() for p in built_book.values())
+'''
+
+
+def _tiny_notebook(path: Path, *sources: str) -> None:
+    nbformat.write(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(s) for s in sources],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+
+
+def test_two_workers_run_the_notebooks_and_the_book_waits_for_both(tmp_path):
+    """Two xdist workers: each notebook runs whole on one worker, pinned to a CPU of its own, and the
+    book's fixture (on whichever worker) waits until both have finished, on either worker."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs")
+    _tiny_notebook(tmp_path / "slow.ipynb", "import os, time\ntime.sleep(4)", "print(sorted(os.sched_getaffinity(0)))")
+    _tiny_notebook(tmp_path / "fast.ipynb", "import os\nprint(sorted(os.sched_getaffinity(0)))",
+                   "print(os.environ.get('OMP_NUM_THREADS'))")
+    (tmp_path / "test_waits.py").write_text(WAITING_TEST)
+    env = dict(os.environ, HEPML_STATS_FILE=str(tmp_path / "stats.json"), PYTHONPATH=str(ROOT / "tests"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-p", "notebook_runner",
+                           "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder", "-rA", "--rootdir", str(tmp_path),
+                           "-c", "/dev/null", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:]
+    assert "5 passed" in out
+    recorded = json.loads((tmp_path / "stats.json").read_text())["notebooks"]
+    cpus = {Path(key).name: r["cpu"] for key, r in recorded.items()}
+    assert set(cpus) == {"slow.ipynb", "fast.ipynb"} and cpus["slow.ipynb"] != cpus["fast.ipynb"], cpus
+    assert "kernels pinned to one CPU each" in out and "time per test file" in out
+
+
+def test_a_notebook_past_its_deadline_says_whether_the_machine_or_the_lesson_is_slow(monkeypatch):
+    committed = {"notebooks": {"notebooks/x/01-y.ipynb": {"wall_s": 100.0, "cell_seconds": [1.0, 40.0, 50.0, 9.0]}}}
+    monkeypatch.setattr(notebook_runner, "committed_stats", lambda: committed)
+    machine = notebook_runner.deadline_report("notebooks/x/01-y.ipynb", {0: 3.1, 1: 121.0, 2: 149.0, 3: 28.0}, 300)
+    assert "ran past its deadline of 300 s (3 x its committed 100 s" in machine
+    assert "took 301 s against 100 s committed (3.0 x)" in machine and "Every cell is slower alike" in machine
+    lesson = notebook_runner.deadline_report("notebooks/x/01-y.ipynb", {0: 1.0, 1: 41.0, 2: 250.0, 3: 9.5}, 300)
+    assert "Code cell 2 is far slower than the others" in lesson and "code cell 2: 250.0 s (committed 50.0 s)" in lesson
+
+
+def test_the_data_page_states_the_measured_generation_times(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({"generation": {"a-sample": {"seconds": 0.6}, "b-sample": {"seconds": 120.5},
+                                               "c-sample": {"seconds": 53.0}}}))
+    text = book.generation_markdown(path)
+    assert "from 1 s (`a-sample`) to 2 min 00 s (`b-sample`) on one CPU core, 2 min 54 s for all 3" in text
+
+
+def test_a_failed_book_build_names_the_notebook_cell_and_error_first(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import book_build_report
+
+    notebook = NOTEBOOKS[0]
+    docname = notebook.relative_to(ROOT).with_suffix("").as_posix()
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    reports = tmp_path / "html" / "reports" / f"{docname}.err.log"
+    reports.parent.mkdir(parents=True)
+    reports.write_text("Traceback (most recent call last):\n  File \"zmq/sugar/socket.py\", line 1, in recv\n"
+                       "zmq.error.Again: Resource temporarily unavailable\n\nDuring handling ...\n"
+                       "nbclient.exceptions.CellExecutionError: An error occurred while executing the following cell:\n"
+                       f"------------------\n{cells[3].source}\n------------------\n\n\n"
+                       "\x1b[0;31mAssertionError\x1b[0m: the peak is off\n")
+    lines = book_build_report.report(tmp_path)
+    assert lines[0].startswith(f"FAILED: {notebook.relative_to(ROOT)}, code cell 3 (")
+    assert lines[0].split("\n")[0].endswith("AssertionError: the peak is off")
+    timeout = reports.read_text().split("nbclient.exceptions")[0] + (
+        "nbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed, after 300 seconds.\n"
+        "The message was: Cell execution timed out.\nHere is a preview of the cell contents:\n-------------------\n"
+        f"{[line for line in cells[3].source.splitlines()][:3]}\n-------------------\n")
+    reports.write_text(timeout)
+    assert "code cell 3" in book_build_report.report(tmp_path)[0] and "limit of 300 s per cell" in book_build_report.report(tmp_path)[0]
+
+
+def test_a_breakage_that_the_check_does_not_catch_fails():
+    import lesson_breakages
+
+    ns = {"result": 1.0}
+    exec(lesson_breakages.KERNEL_RUNNER, ns)
+    run = lambda code, check, match=None, expect="AssertionError": ns["_hepml_breakage"](code, check, expect, match, [])
+    check = "assert result > 0.5, 'the result is too small'"
+    run("result = 0.1", check, match="too small")  # caught, with its message
+    with pytest.raises(AssertionError, match="passed on the broken lesson"):
+        run("result = 0.9", check)  # a breakage too small for the check
+    with pytest.raises(AssertionError, match="not with a message matching"):
+        run("result = 0.1", check, match="too large")
+    with pytest.raises(ZeroDivisionError):
+        run("result = 1 / 0", check)  # a breakage that crashes is not a failing check
+    run("raise NotImplementedError('fill me in')", "", expect="NotImplementedError")
+    assert ns["result"] == 1.0, "a breakage runs on a copy of the lesson's namespace"
