@@ -86,6 +86,7 @@ BUDGET = {"wall_s": 180, "peak_rss_mb": 1536}  # DESIGN.md, sample mode
 MIN_TIMEOUT_S = 300
 TIMEOUT_FACTOR = 3  # >= 2x margin over the committed measurement, as the pipeline requires
 UNMEASURED_TIMEOUT_S = 600  # a notebook with no committed figure yet (a new lesson)
+ONE_CPU_LIMIT_S = 120  # what a lesson may take in the Binder-like measurement (the test run's length depends on it)
 BREAKAGE_TIMEOUT_S = 300  # one in-kernel breakage (the slowest reruns an exercise's training: about 20 s)
 BOOK_GROUP = "the built book"
 GROUPS_FILE = "groups.json"  # test node id -> its group, for the xdist scheduler
@@ -334,15 +335,17 @@ def _generate_samples(notebooks: list[Path], write_line) -> None:
     names = list(dict.fromkeys(name for nb in notebooks for name in datasets_used(nb)))
     if not names:
         return
+    measured = committed_stats().get("generation", {})  # the longest first: two at a time, they end together
+    names.sort(key=lambda name: -measured.get(name, {}).get("seconds", float("inf")))
     write_line(f"notebooks: preparing the samples for {', '.join(names)}, two at a time, before the first notebook "
                "(generated once, then cached)")
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen([sys.executable, "-m", "data_fetchers", "fetch", *names, "--mode", "sample", "--jobs", "2"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
-        for line in proc.stdout:
-            if not line.startswith(" "):  # the files' paths, indented, are left out
-                write_line(f"notebooks:   {line.rstrip()}")
+        for line in proc.stdout:  # the command's progress lines (not the files' paths, nor what generators print)
+            if re.match(r"(preparing |Generating the |error: |[\w-]+: ready in )", line):
+                write_line(f"notebooks:   {line.split(';')[0].rstrip()}{') ...' if ';' in line else ''}")
         proc.wait()
         errors.seek(0)
         last_error = errors.read().strip().splitlines()[-1:]

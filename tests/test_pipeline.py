@@ -111,6 +111,14 @@ def test_every_notebook_has_committed_figures_and_a_timeout_with_twice_the_margi
     assert {"date", "machine", "conditions", "generation", "budget"} <= set(committed)
 
 
+def test_no_lesson_takes_more_than_two_minutes_on_one_cpu():
+    """The test run's length grows with the lessons: each stays within ONE_CPU_LIMIT_S in the Binder-like
+    measurement (one CPU), by doing less where it is slower, never by a looser deadline."""
+    committed = notebook_runner.committed_stats()["notebooks"]
+    slow = {key: s["wall_s"] for key, s in committed.items() if s["wall_s"] > notebook_runner.ONE_CPU_LIMIT_S}
+    assert not slow, f"over {notebook_runner.ONE_CPU_LIMIT_S} s on one CPU: {slow}"
+
+
 def test_a_test_run_does_not_write_the_committed_statistics(monkeypatch):
     monkeypatch.delenv(notebook_runner.STATS_ENV, raising=False)
     assert notebook_runner.stats_file().is_relative_to(ROOT / "_build")
