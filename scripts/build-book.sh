@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
 export HEPML_DATA_MODE=sample
+# One thread per kernel, as on Binder (one CPU) and in the test run: with a second thread, OpenMP (xgboost,
+# scikit-learn, PyTorch) spins while its partner waits for a core that other work holds (measured here with
+# one core busy: lesson 1.2 took 450 s instead of 25, close to the build's 300 s per cell).
+for variable in OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS NUMEXPR_NUM_THREADS; do
+  export "$variable=${!variable:-1}"
+done
 mkdir -p _build
 
 # The samples first, two at a time, a line as each is ready: Jupyter Book gives each cell 300 s

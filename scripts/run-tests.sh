@@ -33,7 +33,7 @@ export HEPML_DATA_MODE=sample
 workers=${HEPML_TEST_WORKERS:-$(.venv/bin/python -c 'import os, psutil; print(max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), psutil.virtual_memory().total // 2**32)))')}
 echo "tests: $workers pytest-xdist workers (HEPML_TEST_WORKERS to change)"
 status=0
-.venv/bin/python -m pytest -n "$workers" --dist loadgroup --no-loadscope-reorder --durations=20 "$@" || status=$?
+.venv/bin/python -m pytest -n "$workers" --durations=20 "$@" || status=$?
 
 # A test run leaves the working tree as it found it: everything it writes goes to _build/
 # (and the data cache), never to a tracked or an unignored file.

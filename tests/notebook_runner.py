@@ -4,9 +4,9 @@
   run. The outputs nbval receives are kept and written to ``_build/executed/<notebook>``, and the
   book built later in the same run renders those copies instead of executing the notebooks a
   second time (``conftest.built_book``).
-* **Two at a time.** The test command runs pytest-xdist with one worker per CPU and
-  ``--dist loadgroup``: a notebook's cells (and its breakages, below) form one group that one
-  worker runs in one kernel; tests sharing a module-scoped fixture of a test module form one group
+* **Two at a time.** The test command runs pytest-xdist with one worker per CPU (``-n``), and this
+  plugin's scheduler hands out groups: a notebook's cells (and its breakages, below) form one
+  group that one worker runs in one kernel; tests sharing a module-scoped fixture of a test module form one group
   (the fixture is computed once); the tests of the built book form one group, whose build waits
   until every notebook of the run has finished, on whichever worker. Notebooks are handed out
   first, the longest (by its committed time) first, then the book, then the slow tests, then the
@@ -253,20 +253,21 @@ def _module_fixture_groups(items) -> dict[int, str]:
     return {i: find(name) for i, name in uses.items()}
 
 
-def _order(item) -> tuple:
+def _order(item, measured: dict[str, float]) -> tuple:
     """Notebooks first, the longest first (a new, unmeasured one before all), then the book (its build
     waits for the last notebooks: short ones, by then), then the slow tests, then the rest."""
     if _is_notebook_item(item):
-        measured = committed_seconds(_notebook_key(item))
-        return (0, -(measured if measured is not None else float("inf")), _notebook_key(item))
+        key = _notebook_key(item)
+        return (0, -measured.get(key, float("inf")), key)
     if "built_book" in getattr(item, "fixturenames", ()):
         return (1,)
     return (2,) if item.get_closest_marker("slow") else (3,)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's, which turns the groups into node ids
+@pytest.hookimpl(tryfirst=True)  # the order and the groups, before other plugins read the items
 def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=_order)  # stable: a notebook's cells keep their order
+    measured = {key: entry["wall_s"] for key, entry in committed_stats().get("notebooks", {}).items()}
+    items.sort(key=lambda item: _order(item, measured))  # stable: a notebook's cells keep their order
     # the breakages of each notebook, in its kernel, right after its last cell
     last_cell = {}
     for i, item in enumerate(items):
@@ -301,10 +302,11 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """xdist, in the controller, with ``--dist loadgroup``: xdist's scheduling of whole groups, one group at a
-    time to a worker, in collection order, with the groups above. (xdist 3.8's own loadgroup marks a group in
-    the test's node id, which pytest 9's node ids no longer let it change: every test became its own group.)"""
-    if config.getvalue("dist") != "loadgroup":
+    """xdist, in the controller, with ``--dist load`` (what ``-n`` alone means) or ``loadgroup``: xdist's
+    scheduling of whole groups, one group at a time to a worker, in collection order, with the groups above (a
+    notebook's cells must share one kernel). (xdist 3.8's own loadgroup marks a group in the test's node id,
+    which pytest 9's node ids no longer let it change: every test became its own group.)"""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
@@ -322,8 +324,8 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def _test_name(text: str) -> str:
-    """A test name that node ids and xdist's groups (after '@') keep whole."""
-    return re.sub(r"\s+", " ", text).replace("@", "(at)").replace("::", ":")
+    """A test name on one line, which a node id keeps whole (no '::')."""
+    return re.sub(r"\s+", " ", text).replace("::", ":")
 
 
 def _generate_samples(notebooks: list[Path], write_line) -> None:

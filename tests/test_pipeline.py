@@ -222,7 +222,7 @@ def test_two_workers_run_the_notebooks_and_the_book_waits_for_both(tmp_path):
     (tmp_path / "test_waits.py").write_text(WAITING_TEST)
     env = dict(os.environ, HEPML_STATS_FILE=str(tmp_path / "stats.json"), PYTHONPATH=str(ROOT / "tests"))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "-p", "notebook_runner",
-                           "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder", "-rA", "--rootdir", str(tmp_path),
+                           "-n", "2", "-rA", "--rootdir", str(tmp_path),
                            "-c", "/dev/null", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:]
