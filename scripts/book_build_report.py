@@ -66,9 +66,22 @@ def report(build: Path, log: Path | None = None) -> list[str]:
         lines.append(f"FAILED: {notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else docname}, {where}"
                      + (f" ({first[:70]})" if first and not first.startswith("[") else "") + f": {error_line(text)}"
                      + f"\n        full traceback: {err}")
-    if log is not None and log.exists():
-        warnings = [line for line in ANSI.sub("", log.read_text(errors="replace")).splitlines()
-                    if "WARNING" in line and "traceback saved in" not in line and "Executing notebook failed" not in line]
+    text = ANSI.sub("", log.read_text(errors="replace")) if log is not None and log.exists() else ""
+    running = re.findall(r"^(\S+\.ipynb): Executing notebook", text, re.M)
+    if running and not any(running[-1].endswith(f"{line.split(',')[0].removeprefix('FAILED: ')}") for line in lines):
+        # the build stopped while a notebook ran, without a report of it (a kernel that died takes the build down)
+        after = text[text.rindex(f"{running[-1]}: Executing notebook"):]
+        causes = re.findall(r"^\S*(?:CellTimeoutError|DeadKernelError|CellExecutionError)\b.*$", after, re.M)
+        if causes or "Executed notebook" not in after:
+            notebook = Path(running[-1])
+            where = notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else notebook
+            lines.insert(0, f"FAILED: {where}, while it was executing: "
+                            f"{causes[-1] if causes else 'the build stopped (see the log)'}"
+                            + (" (the kernel died: out of memory, or killed?)" if causes and "DeadKernel" in causes[-1] else ""))
+    if text:
+        # Sphinx's warnings ("file:line: WARNING: ..."), not what kernels log ("[IPKernelApp] WARNING | ...")
+        warnings = [line for line in text.splitlines()
+                    if "WARNING:" in line and "traceback saved in" not in line and "Executing notebook failed" not in line]
         if warnings:
             lines.append(f"{len(warnings)} warning(s) (the build treats warnings as errors); the first:")
             lines += [f"  {w}" for w in warnings[:10]]

@@ -274,6 +274,16 @@ def test_a_failed_book_build_names_the_notebook_cell_and_error_first(tmp_path):
         f"{[line for line in cells[3].source.splitlines()][:3]}\n-------------------\n")
     reports.write_text(timeout)
     assert "code cell 3" in book_build_report.report(tmp_path)[0] and "limit of 300 s per cell" in book_build_report.report(tmp_path)[0]
+    # a kernel that dies takes the build down before any report is saved: the log names the notebook it ran
+    reports.unlink()
+    log = tmp_path / "book-build.log"
+    log.write_text(f"{notebook}: Executed notebook in 3.1 seconds [mystnb]\n{NOTEBOOKS[1]}: Executing notebook using local "
+                   "CWD [mystnb]\n[IPKernelApp] WARNING | Kernel is running over TCP without encryption.\n"
+                   "zmq.error.ZMQError: Socket operation on non-socket\nnbclient.exceptions.DeadKernelError: Kernel died\n"
+                   "RuntimeError: There was an error in building your book.\n")
+    lines = book_build_report.report(tmp_path, log)
+    assert lines == [f"FAILED: {NOTEBOOKS[1].relative_to(ROOT)}, while it was executing: nbclient.exceptions.DeadKernelError: "
+                     "Kernel died (the kernel died: out of memory, or killed?)"]  # the kernel's TCP notice is no warning
 
 
 def test_a_breakage_that_the_check_does_not_catch_fails():
