@@ -14,13 +14,18 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 
 # The browser test needs Debian's chromium and chromium-driver. Install them where this
-# machine lets us install system packages (root with apt, as on CI); otherwise the test
-# is skipped with a one-line reason.
+# machine lets us install system packages (root with apt, as on CI), beside the tests: the browser
+# test, which runs last, waits for the installation; otherwise it is skipped with a one-line reason.
+installing=""
 if ! command -v chromedriver >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "tests: installing chromium and chromium-driver with apt-get ..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
-      >/tmp/hepml-apt.log 2>&1 || echo "tests: apt-get could not install chromium (see /tmp/hepml-apt.log); the browser test will be skipped."
+    echo "tests: installing chromium and chromium-driver with apt-get beside the tests (log: /tmp/hepml-apt.log) ..."
+    export HEPML_BROWSER_INSTALL_DONE=/tmp/hepml-apt.done
+    rm -f "$HEPML_BROWSER_INSTALL_DONE"
+    ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+        >/tmp/hepml-apt.log 2>&1 || echo "apt-get could not install chromium and chromium-driver" >>/tmp/hepml-apt.log
+      touch "$HEPML_BROWSER_INSTALL_DONE" ) &
+    installing=$!
   else
     echo "tests: chromium-driver is not installed and this user cannot install system packages; the browser test will be skipped."
   fi
@@ -34,6 +39,7 @@ workers=${HEPML_TEST_WORKERS:-$(.venv/bin/python -c 'import os, psutil; print(ma
 echo "tests: $workers pytest-xdist workers (HEPML_TEST_WORKERS to change)"
 status=0
 .venv/bin/python -m pytest -n "$workers" --durations=20 "$@" || status=$?
+[ -z "$installing" ] || wait "$installing"
 
 # A test run leaves the working tree as it found it: everything it writes goes to _build/
 # (and the data cache), never to a tracked or an unignored file.

@@ -8,7 +8,9 @@ one per page and one full-length per lesson, are kept in ``_build/test-artifacts
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,17 @@ from local_http import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+INSTALL_DONE_ENV = "HEPML_BROWSER_INSTALL_DONE"  # run-tests.sh installs the browser beside the tests: this file says it ended
+INSTALL_WAIT_S = 900
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="Debian's chromium and chromium-driver are not installed (scripts/run-tests.sh installs them as root)",
-)
+
+def browser_binaries() -> tuple[str | None, str | None]:
+    """Debian's chromium and chromedriver, once an installation that run-tests.sh started has ended."""
+    done = os.environ.get(INSTALL_DONE_ENV)
+    limit = time.monotonic() + INSTALL_WAIT_S
+    while done and not Path(done).exists() and time.monotonic() < limit:
+        time.sleep(1)
+    return shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +43,12 @@ def browser(tmp_path_factory):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    chromium, chromedriver = browser_binaries()
+    if not (chromium and chromedriver):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (scripts/run-tests.sh installs them as root"
+                    + ("; its apt-get log: /tmp/hepml-apt.log)" if os.environ.get(INSTALL_DONE_ENV) else ")"))
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
@@ -45,7 +56,7 @@ def browser(tmp_path_factory):
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
