@@ -8,7 +8,7 @@ export HEPML_DATA_MODE=sample
 # One thread per kernel, as on Binder (one CPU) and in the test run: with a second thread, OpenMP (xgboost,
 # scikit-learn, PyTorch) spins while its partner waits for a core that other work holds (measured here with
 # one core busy: lesson 1.2 took 450 s instead of 25, close to the build's 300 s per cell).
-for variable in OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS NUMEXPR_NUM_THREADS; do
+for variable in OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS NUMEXPR_NUM_THREADS VECLIB_MAXIMUM_THREADS; do
   export "$variable=${!variable:-1}"
 done
 mkdir -p _build

@@ -31,7 +31,8 @@ from typing import Callable
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+from hepml import school
+from lesson_code import ROOT, self_check
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class Breakage:
 
 
 def lesson_number(path: Path) -> str:
-    """'2.1' for notebooks/02-cnn-jet-images/01-top-tagging-cnn.ipynb."""
-    return f"{int(path.parent.name.split('-')[0])}.{int(path.name.split('-')[0])}"
+    """'2.1' for notebooks/02-cnn-jet-images/01-top-tagging-cnn.ipynb (hepml.school's numbering)."""
+    return school.lesson_number(path.relative_to(ROOT).as_posix())
 
 
 def _code_cells(path: Path) -> list:
@@ -58,10 +59,6 @@ def exercise_cells(path: Path) -> list[tuple[str, str, str]]:
     tagged = lambda i, tag: tag in cells[i].metadata.get("tags", [])
     return [(cells[i].source, cells[i + 1].source, cells[i + 2].source) for i in range(len(cells) - 2)
             if tagged(i, "skeleton") and tagged(i + 1, "solution") and tagged(i + 2, "exercise-check")]
-
-
-def self_check(path: Path) -> str:
-    return next(c.source for c in _code_cells(path) if "self-check" in c.metadata.get("tags", []))
 
 
 def quiet(code: str) -> str:

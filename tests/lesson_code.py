@@ -80,5 +80,10 @@ def lesson_namespace(path: Path, run_until: str | None = None, **parameters) -> 
             namespace.update(parameters)
         if running and "plt" in namespace:
             namespace["plt"].close("all")
-    check = next(c.source for c in nb.cells if "self-check" in c.metadata.get("tags", []))
-    return namespace, check
+    return namespace, self_check(path)
+
+
+def self_check(path: Path) -> str:
+    """The source of the lesson's cell tagged ``self-check``."""
+    cells = nbformat.read(path, as_version=4).cells
+    return next(c.source for c in cells if "self-check" in c.metadata.get("tags", []))

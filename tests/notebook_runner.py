@@ -253,13 +253,17 @@ def _module_fixture_groups(items) -> dict[int, str]:
     return {i: find(name) for i, name in uses.items()}
 
 
+def _uses_the_book(item) -> bool:
+    return "built_book" in getattr(item, "fixturenames", ())
+
+
 def _order(item, measured: dict[str, float]) -> tuple:
     """Notebooks first, the longest first (a new, unmeasured one before all), then the book (its build
     waits for the last notebooks: short ones, by then), then the slow tests, then the rest."""
     if _is_notebook_item(item):
         key = _notebook_key(item)
         return (0, -measured.get(key, float("inf")), key)
-    if "built_book" in getattr(item, "fixturenames", ()):
+    if _uses_the_book(item):
         return (1,)
     return (2,) if item.get_closest_marker("slow") else (3,)
 
@@ -290,7 +294,7 @@ def pytest_collection_modifyitems(session, config, items):
     for i, item in enumerate(items):
         if _is_notebook_item(item):
             group = _notebook_key(item)
-        elif "built_book" in getattr(item, "fixturenames", ()):
+        elif _uses_the_book(item):
             group = BOOK_GROUP
         else:
             group = groups.get(i)
@@ -459,8 +463,8 @@ def deadline_report(key: str, cell_seconds: dict[int, float], timeout: float) ->
     """Why a notebook ran past its deadline: its cells' times against the committed ones, and which
     of the two it looks like, a slower machine (every cell slower alike) or a slower lesson (a few
     cells far slower than the rest)."""
-    committed = committed_stats().get("notebooks", {}).get(key, {}).get("cell_seconds", [])
-    measured = committed_seconds(key)
+    entry = committed_stats().get("notebooks", {}).get(key, {})
+    committed, measured = entry.get("cell_seconds", []), entry.get("wall_s")
     head = (f"{key} ran past its deadline of {timeout:.0f} s (" + (
         f"{TIMEOUT_FACTOR} x its committed {measured:.0f} s, at least {MIN_TIMEOUT_S} s)" if measured is not None
         else "it has no committed figures yet)"))

@@ -53,7 +53,7 @@ import pytest
 
 import lesson_breakages
 from lesson_code import (BDT_LESSON, CALO_LESSON, CHEAPER, CLASSIFIER_TEST_LESSON, GNN_LESSON, HISTOGRAM_LESSON,
-                         ROOT, SELECTION_LESSON, TRACKS_LESSON, lesson_namespace, mutated_copy)
+                         ROOT, SELECTION_LESSON, TRACKS_LESSON, lesson_namespace, mutated_copy, self_check)
 
 
 # ------------------------------------------------------------------ one training for two lessons
@@ -288,7 +288,7 @@ def test_every_exercise_has_a_plausible_mistake_and_the_breakages_fit_the_lesson
 def test_lesson_4_2_repeats_lesson_4_1_fraction_checks_word_for_word():
     """The GAN trained on shuffled energies (a minute's training) breaks 4.1's self-check only: 4.2's fraction
     checks must stay 4.1's, line for line, for that breakage to cover both."""
-    first, second = (lesson_breakages.self_check(path).splitlines() for path in (CALO_LESSON, CLASSIFIER_TEST_LESSON))
+    first, second = (self_check(path).splitlines() for path in (CALO_LESSON, CLASSIFIER_TEST_LESSON))
     fraction_lines = [line for line in first if line.startswith(("all_gap", "each_gap", "assert all_gap", "assert each_gap"))]
     assert len(fraction_lines) == 4 and all(line in second for line in fraction_lines)
     tolerances = [re.search(r"\(0\.\d+, 0\.\d+", line).group(0) for check in (first, second) for line in check
