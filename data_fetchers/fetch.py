@@ -421,12 +421,17 @@ def find_members(directory: Path, members: list[str], dataset_name: str) -> dict
     return found
 
 
-def convert_once(download: Path, converter: str, output_name: str) -> Path:
-    """Convert a verified download to the sample's format once, atomically, beside it."""
+def find_converter(converter: str):
+    """The function a registry's ``convert_to = "module:function"`` names, in ``samples/<module>/sample.py``."""
     import importlib
 
     module, function = converter.split(":")
-    convert = getattr(importlib.import_module(f"data_fetchers.samples.{module}"), function)
+    return getattr(importlib.import_module(f"data_fetchers.samples.{module}.sample"), function)
+
+
+def convert_once(download: Path, converter: str, output_name: str) -> Path:
+    """Convert a verified download to the sample's format once, atomically, beside it."""
+    convert = find_converter(converter)
 
     def make(tmp: Path) -> None:
         print(f"Converting {download.name} to {output_name} once ...", flush=True)

@@ -34,8 +34,8 @@ class RemoteFile:
     # the name a lesson uses for this download when it is read as a whole (e.g. an archive of
     # per-event files read in place); the sample has a directory of that name
     member: str = ""
-    # "module:function" in data_fetchers.samples that converts the download, once, to the
-    # sample's format (same file name as the sample's), so a lesson reads both modes alike
+    # "module:function": the function of data_fetchers.samples.<module>.sample that converts the
+    # download, once, to the sample's format (same file name as the sample's), so a lesson reads both modes alike
     convert_to: str = ""
 
     @property
@@ -63,7 +63,7 @@ class Dataset:
     licence: str
     citation: str
     schema: str  # what a reader gets, in the dataset's own names
-    sample_module: str  # data_fetchers.samples.<module> with a RECIPE
+    sample_module: str  # data_fetchers/samples/<module>/: sample.py (its RECIPE) and realism.py
     chapters: tuple[str, ...] = ()
     notes: str = ""
     # the files a reader gets, when they differ from the downloaded ones (archive members)
@@ -451,6 +451,6 @@ def registry_markdown() -> str:
         ]
         if d.notes:
             lines.append(f"- **Notes:** {d.notes}")
-        lines += ["", f"**Sample recipe** (`data_fetchers/samples/{d.sample_module}.py`, version {recipe.version}):", ""]
+        lines += ["", f"**Sample recipe** (`data_fetchers/samples/{d.sample_module}/sample.py`, version {recipe.version}):", ""]
         lines += [recipe.doc.strip(), ""]
     return "\n".join(lines)

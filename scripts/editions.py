@@ -7,7 +7,7 @@
   so everything before the exercises runs exactly as the tested notebook does.
 - ``OUT_DIR/instructor/``: the lesson with its solutions, opened by a cell of instructor notes —
   the measured time and memory, the slot and day it takes in the book's school programmes, and
-  where students get stuck (``hepml.school.INSTRUCTOR_NOTES``).
+  where students get stuck (``bookkit.school.INSTRUCTOR_NOTES``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hepml import school  # noqa: E402
-from hepml.book import duration, load_stats, memory  # noqa: E402
+from bookkit import school  # noqa: E402
+from bookkit.stats import duration, load_stats, memory  # noqa: E402
 
 STUB = ("# Your solution here: write the code the exercise above asks for.\n"
         "# (The worked solution is in the instructor edition and on the book's website, behind the toggle.)\n")

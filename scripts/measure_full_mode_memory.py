@@ -179,7 +179,7 @@ def build_tutorial(sample: dict[str, Path], out: Path) -> list[dict]:
     import awkward as ak
     import uproot
 
-    from data_fetchers.samples.cms_hep_tutorial import BRANCH_ORDER, _write
+    from data_fetchers.samples.cms_hep_tutorial.sample import BRANCH_ORDER, _write
 
     rng = _rng("cms-hep-tutorial-2012")
     work = out / "members"
@@ -209,7 +209,7 @@ def build_higgsml(sample: dict[str, Path], out: Path) -> list[dict]:
     import pandas as pd
     import uproot
 
-    from data_fetchers.samples.atlas_higgsml import COLUMNS
+    from data_fetchers.samples.atlas_higgsml.sample import COLUMNS
     from test_full_mode import resplit_higgsml  # the real file's KaggleSet parts and weight totals
 
     (source,) = sample.values()
@@ -289,7 +289,7 @@ def build_trackml_events(sample_dir: str, out: str, event_numbers: list[int]) ->
     sample's gzipped CSVs."""
     import pandas as pd
 
-    from data_fetchers.samples.trackml import write_event
+    from data_fetchers.samples.trackml.sample import write_event
     from hepml import trackml
 
     source = Path(sample_dir)

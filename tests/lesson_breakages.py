@@ -31,7 +31,7 @@ from typing import Callable
 
 import nbformat
 
-from hepml import school
+from bookkit import school
 from lesson_code import ROOT, self_check
 
 
@@ -45,7 +45,7 @@ class Breakage:
 
 
 def lesson_number(path: Path) -> str:
-    """'2.1' for notebooks/02-cnn-jet-images/01-top-tagging-cnn.ipynb (hepml.school's numbering)."""
+    """'2.1' for notebooks/02-cnn-jet-images/01-top-tagging-cnn.ipynb (bookkit.school's numbering)."""
     return school.lesson_number(path.relative_to(ROOT).as_posix())
 
 

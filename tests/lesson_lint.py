@@ -69,12 +69,12 @@ def lint_notebook(path: Path) -> list[str]:
     for item in HEADER_ITEMS:
         if item.lower() not in intro.lower():
             problems.append(f"the introduction (first Markdown cells) must state '{item}'")
-    # the estimated time is computed (hepml.school: reading, code, exercises, measured execution) and
+    # the estimated time is computed (bookkit.school: reading, code, exercises, measured execution) and
     # rendered with the measured figures by execution_figures(); a typed number of minutes drifts
     typed_minutes = re.findall(r"Estimated time[^\n]*?(\d+)\s*(?:min|minutes)\b", intro, re.I)
     if typed_minutes:
         problems.append(f"'Estimated time' hand-types {typed_minutes[0]} minutes: it is computed and rendered by "
-                        f"execution_figures() (hepml.school), in total and per section")
+                        f"execution_figures() (bookkit.school), in total and per section")
     # measured figures come from the one statistics file, never typed by hand (they drift)
     header = "\n\n".join(c.source for c in cells[:4] if c.cell_type == "markdown")
     timing = [para for para in header.split("\n\n") if re.search(r"estimated time|execut|peak memory", para, re.I)]

@@ -74,11 +74,11 @@ import pytest  # noqa: E402
 from filelock import FileLock  # noqa: E402
 
 import lesson_breakages  # noqa: E402
-from hepml.book import STATS_FILE, load_stats  # noqa: E402
+from bookkit.stats import STATS_FILE, load_stats  # noqa: E402
 from memory_cap import MemoryCap  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMITTED_STATS = STATS_FILE  # the one statistics file the book renders (hepml.book)
+COMMITTED_STATS = STATS_FILE  # the one statistics file the book renders (bookkit.stats)
 EXECUTED_DIR = ROOT / "_build" / "executed"
 RUNS_DIR = ROOT / "_build" / "test-runs"  # one folder per test run: what each notebook's worker reports
 STATS_ENV = "HEPML_STATS_FILE"

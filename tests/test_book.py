@@ -56,7 +56,7 @@ def _stream(name, text):
 
 
 def test_a_progress_bar_becomes_its_final_line_and_empty_streams_vanish():
-    from hepml.sphinx_outputs import terminal_streams, terminal_text
+    from bookkit.sphinx_outputs import terminal_streams, terminal_text
 
     bar = [_stream("stderr", "\rchunks:   0%|          | 0/14"), _stream("stderr", "\rchunks:  43%|####      | 6/14"),
            _stream("stdout", "cut flow\n"), _stream("stderr", "\rchunks: 100%|##########| 14/14"),
@@ -72,15 +72,15 @@ def test_a_progress_bar_becomes_its_final_line_and_empty_streams_vanish():
 
 
 def test_the_progress_bar_extension_replaces_what_myst_nb_calls():
-    """hepml.sphinx_outputs swaps myst-nb's stream merging; a myst-nb that moves it must fail here."""
+    """bookkit.sphinx_outputs swaps myst-nb's stream merging; a myst-nb that moves it must fail here."""
     import myst_nb.core.render as render
     import yaml
 
-    from hepml import sphinx_outputs
+    from bookkit import sphinx_outputs
 
-    assert hasattr(render, "coalesce_streams"), "myst-nb moved coalesce_streams: adapt hepml/sphinx_outputs.py"
+    assert hasattr(render, "coalesce_streams"), "myst-nb moved coalesce_streams: adapt bookkit/sphinx_outputs.py"
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
-    assert "hepml.sphinx_outputs" in config["extra_extensions"] and config["config"]["nb_merge_streams"] is True
+    assert "bookkit.sphinx_outputs" in config["extra_extensions"] and config["config"]["nb_merge_streams"] is True
     saved = render.coalesce_streams
     try:
         sphinx_outputs.setup(type("App", (), {})())

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from data_fetchers.samples import calochallenge as generator
+from data_fetchers.samples.calochallenge import sample as generator
 from hepml import calo
 
 PHOTONS = calo.load_binning("photon")

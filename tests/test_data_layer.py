@@ -15,7 +15,10 @@ import uproot
 import data_fetchers
 from data_fetchers import cache, registry, samples
 from data_fetchers.errors import InvalidModeError, SampleGenerationError, UnknownDatasetError
-from data_fetchers.samples import atlas_higgsml, cms_dimuon, cms_hep_tutorial, top_tagging
+from data_fetchers.samples.atlas_higgsml import sample as atlas_higgsml
+from data_fetchers.samples.cms_dimuon import sample as cms_dimuon
+from data_fetchers.samples.cms_hep_tutorial import sample as cms_hep_tutorial
+from data_fetchers.samples.top_tagging import sample as top_tagging
 from hepml import higgsml
 
 MUON_BRANCHES = ["Muon_pt", "Muon_eta", "Muon_phi", "Muon_mass", "Muon_charge"]
@@ -175,13 +178,12 @@ def test_describe_states_the_mode(ds, monkeypatch):
 def test_registry_and_generators_agree(ds):
     """The files a lesson gets are the same in both modes: the generator writes the registry's file
     names (archive members or converted files included), and every converter exists."""
-    import importlib
+    from data_fetchers.fetch import find_converter
 
     recipe = samples.get_recipe(ds)
     for rf in ds.files:
         if rf.convert_to:
-            module, function = rf.convert_to.split(":")
-            assert callable(getattr(importlib.import_module(f"data_fetchers.samples.{module}"), function))
+            assert callable(find_converter(rf.convert_to))
             assert len(ds.members) == 1, "a converted download yields exactly one member"
         if rf.unpack:
             assert ds.members, "an archive names the members a lesson reads"

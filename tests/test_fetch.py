@@ -193,7 +193,7 @@ def register_archive(monkeypatch, server, name="archive.tar", body=TAR, members=
 
 def register_converted(monkeypatch, server, converter) -> registry.Dataset:
     """A registry entry whose download good.bin is converted (by ``converter``) to good.root."""
-    from data_fetchers.samples import atlas_higgsml
+    from data_fetchers.samples.atlas_higgsml import sample as atlas_higgsml
     monkeypatch.setattr(atlas_higgsml, "csv_to_root", converter)
     base = make_dataset(f"{server}/good.bin")
     rf = registry.RemoteFile("good.bin", (f"{server}/good.bin",), sha256=GOOD_SHA256, convert_to="atlas_higgsml:csv_to_root")

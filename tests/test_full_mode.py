@@ -103,7 +103,7 @@ def real_files(shared_data, tmp_path_factory) -> dict[str, Path]:
     truth = pd.read_csv(d / "event000001000-truth-barrel-partial.csv.gz")
     particles = pd.read_csv(d / "event000001000-particles.csv.gz")
     radius = np.hypot(truth.tx, truth.ty).to_numpy()
-    from data_fetchers.samples.trackml_geometry import barrel_radii
+    from data_fetchers.samples.trackml.geometry import barrel_radii
     layer = np.argmin(np.abs(radius[:, None] - barrel_radii()), axis=1)
     hits = pd.DataFrame({"hit_id": truth.hit_id, "x": truth.tx, "y": truth.ty, "z": truth.tz,
                          "volume_id": np.array([8] * 4 + [13] * 4 + [17] * 2)[layer],

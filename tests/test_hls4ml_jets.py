@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import data_fetchers
-from data_fetchers.samples import hls4ml_jets
+from data_fetchers.samples.hls4ml_jets import sample as hls4ml_jets
 from hepml import hlf
 
 

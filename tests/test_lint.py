@@ -83,7 +83,7 @@ def test_each_chapter_opens_with_its_intro_page():
 
 
 def test_a_chapter_overview_says_what_a_reader_needs():
-    from hepml.school import chapter_markdown
+    from bookkit.school import chapter_markdown
 
     text = chapter_markdown("01-root-and-bdt")
     for heading in ("## Lessons", "## What you will be able to do", "## Prerequisites", "## Data",

@@ -15,9 +15,9 @@ import yaml
 
 import data_fetchers
 import notebook_runner
+from bookkit import pages
 from conftest import stage_book_sources
 from data_fetchers.__main__ import main as cli
-from hepml import book
 from memory_cap import MemoryCap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,11 +142,11 @@ def test_lesson_headers_render_the_measured_figures(tmp_path):
                                                         "datasets": ["atlas-higgsml-2014"]}}}
     path = tmp_path / "stats.json"
     path.write_text(json.dumps(stats))
-    text = book.execution_figures("notebooks/01-x/02-y.ipynb", path).data
+    text = pages.execution_figures("notebooks/01-x/02-y.ipynb", path).data
     assert "**1 min 35 s**" in text and "**1.01 GB**" in text and "about 1 min 58 s" in text
     assert "one CPU core and a 2 GiB memory cap" in text
-    assert "Not measured yet" in book.execution_figures("notebooks/01-x/03-new.ipynb", path).data
-    table = book.execution_table(path)
+    assert "Not measured yet" in pages.execution_figures("notebooks/01-x/03-new.ipynb", path).data
+    table = pages.execution_table(path)
     assert "| `notebooks/01-x/02-y.ipynb` | 1 min 35 s | 1.01 GB | yes | 1 min 58 s | 17 |" in table
 
 
@@ -247,7 +247,7 @@ def test_the_data_page_states_the_measured_generation_times(tmp_path):
     path = tmp_path / "stats.json"
     path.write_text(json.dumps({"generation": {"a-sample": {"seconds": 0.6}, "b-sample": {"seconds": 120.5},
                                                "c-sample": {"seconds": 53.0}}}))
-    text = book.generation_markdown(path)
+    text = pages.generation_markdown(path)
     assert "from 1 s (`a-sample`) to 2 min 00 s (`b-sample`) on one CPU core, 2 min 54 s for all 3" in text
 
 

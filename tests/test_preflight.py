@@ -1,4 +1,4 @@
-"""The school pre-flight check (hepml.preflight): each check's GO on this machine and its NO-GO,
+"""The school pre-flight check (bookkit.preflight): each check's GO on this machine and its NO-GO,
 with the one sentence that says what to do, on a platform that lacks what the book needs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hepml import preflight
+from bookkit import preflight
 from local_http import serve
 
 

@@ -1,9 +1,9 @@
-"""Planning a school (hepml.school): lesson slots from the notebooks and the measured figures,
+"""Planning a school (bookkit.school): lesson slots from the notebooks and the measured figures,
 programmes that honour the prerequisites, capacity per hub node."""
 
 from __future__ import annotations
 
-from hepml import school
+from bookkit import school
 
 FAKE_STATS = {"notebooks": {"notebooks/00-getting-started/01-root-to-histogram.ipynb":
                             {"wall_s": 120.0, "peak_rss_mb": 1000.0, "cells": 13, "datasets": ["cms-dimuon-2012"]}}}
@@ -92,7 +92,7 @@ def test_pages_render_every_lesson():
 def test_the_sections_of_each_lesson_add_up_to_its_slot():
     """The per-section times of a lesson's header share out exactly the lesson's words, code and
     exercises, and each section's measured execution comes from its own code cells."""
-    from hepml.school import estimated_time_markdown, sections
+    from bookkit.school import estimated_time_markdown, sections
 
     stats = {"notebooks": {}}
     for lesson in school.lessons(stats):

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_fetchers.samples import trackml as generator
-from data_fetchers.samples import trackml_geometry as geometry
+from data_fetchers.samples.trackml import geometry
+from data_fetchers.samples.trackml import sample as generator
 from hepml import trackml
 
 

@@ -1,5 +1,10 @@
 """Sample generators: small, deterministic stand-ins for each real dataset.
 
+Each dataset has a package here, ``samples/<module>/`` (the registry's ``sample_module``): its
+``sample.py`` generates the sample, its ``realism.py`` compares it with the real dataset (see
+``data_fetchers.realism``), and any file they need sits beside them. ``_common.py`` holds what
+several generators share (a seeded Pythia 8, detector-response helpers).
+
 A generator module defines ``RECIPE = SampleRecipe(...)`` whose ``generate(directory,
 n_events, seed)`` writes the dataset's files, with the real file names, tree/table
 names, column names and types, into ``directory``. Samples are generated on first use,
@@ -38,7 +43,7 @@ class SampleRecipe:
 
 
 def get_recipe(dataset) -> SampleRecipe:
-    module = importlib.import_module(f"{__name__}.{dataset.sample_module}")
+    module = importlib.import_module(f"{__name__}.{dataset.sample_module}.sample")
     return module.RECIPE
 
 

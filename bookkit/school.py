@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .book import duration, load_stats, memory
+from .stats import duration, load_stats, memory
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS_PER_MINUTE = 110

@@ -55,6 +55,6 @@ def setup(app):
 
     if not hasattr(render, "coalesce_streams"):
         raise RuntimeError("myst_nb.core.render.coalesce_streams is gone (a new myst-nb?): "
-                           "hepml.sphinx_outputs must be adapted, or progress bars return as boxes")
+                           "bookkit.sphinx_outputs must be adapted, or progress bars return as boxes")
     render.coalesce_streams = terminal_streams  # called for every cell: _config.yml sets nb_merge_streams
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,7 +2,7 @@
 
 The real ``detectors.csv`` lists 18,728 modules. They are placed by simple rules, so each layer is
 summarised by a handful of parameters, derived by ``derive()`` from the real file and kept in
-``trackml_geometry.json`` (written by ``python -m data_fetchers.samples.trackml_geometry
+``geometry.json`` (written by ``python -m data_fetchers.samples.trackml.geometry
 path/to/detectors.csv``; nothing is typed by hand). ``build()`` turns them back into every
 module, in the real file's columns; a test checks, on the real file, that every rebuilt module
 sits where the real one does.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GEOMETRY_FILE = Path(__file__).with_name("trackml_geometry.json")
+GEOMETRY_FILE = Path(__file__).with_name("geometry.json")
 BARREL_VOLUMES = (8, 13, 17)
 DIMENSIONS = ["module_t", "module_minhu", "module_maxhu", "module_hv", "pitch_u", "pitch_v"]
 COLUMNS = ["volume_id", "layer_id", "module_id", "cx", "cy", "cz", "rot_xu", "rot_xv", "rot_xw", "rot_yu",
@@ -146,7 +146,7 @@ def barrel_radii(layers: list[dict] | None = None) -> np.ndarray:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m data_fetchers.samples.trackml_geometry path/to/detectors.csv", file=sys.stderr)
+        print("usage: python -m data_fetchers.samples.trackml.geometry path/to/detectors.csv", file=sys.stderr)
         return 2
     layers = derive(pd.read_csv(argv[0]))
     GEOMETRY_FILE.write_text(json.dumps(layers, indent=1) + "\n")

@@ -67,8 +67,8 @@ from tqdm import tqdm
 
 from hepml.higgsml import MISSING, derived  # the challenge's feature formulas, shared with lesson 1.2
 
-from . import SampleRecipe
-from ._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
+from .. import SampleRecipe
+from .._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
 
 FILENAME = "atlas-higgs-challenge-2014-v2.root"
 LUMINOSITY_PB = 20_000.0

@@ -42,7 +42,7 @@ percent of 20 % each).
 
 **Shipped, not generated on first use**: the 50,000 jets take several minutes of Pythia 8 on one
 CPU, so the sample ships with the package (`hls4ml_jets_sample.pq`) and first use copies it into
-the cache. `python -m data_fetchers.samples.hls4ml_jets` rewrites it from this generator. The jets
+the cache. `python -m data_fetchers.samples.hls4ml_jets.sample` rewrites it from this generator. The jets
 are generated in chunks of 500 with a seed per (class, chunk), so a test regenerates a slice and
 checks that it is bit-identical to the shipped file.
 """
@@ -55,8 +55,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from . import SampleRecipe
-from ._common import make_pythia
+from .. import SampleRecipe
+from .._common import make_pythia
 from hepml.hlf import CLASSES, FEATURES  # the real dataset's names, one place
 
 FILENAME = "dataset_42468.pq"
@@ -244,7 +244,7 @@ RECIPE = SampleRecipe(
 )
 
 
-if __name__ == "__main__":  # python -m data_fetchers.samples.hls4ml_jets [JOBS]: rewrite the shipped sample
+if __name__ == "__main__":  # python -m data_fetchers.samples.hls4ml_jets.sample [JOBS]: rewrite the shipped sample
     import sys
 
     write(simulate(RECIPE.n_events, RECIPE.seed, jobs=int(sys.argv[1]) if len(sys.argv) > 1 else 1), SHIPPED)

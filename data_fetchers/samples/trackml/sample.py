@@ -10,7 +10,7 @@ vertex); as in the real events, only those above 0.15 GeV are simulated through 
 (the real particles between 0.10 and 0.15 GeV have almost no hits).
 
 **Detector.** The TrackML detector's 48 layers and 18,728 modules, rebuilt from a few numbers
-per layer derived from the real `detectors.csv` (`trackml_geometry.py`): pixel, short-strip and
+per layer derived from the real `detectors.csv` (`geometry.py`): pixel, short-strip and
 long-strip barrels and endcap disks, modules at their real positions, orientations, sizes and
 pitches. Particles follow helices in a uniform 2 T solenoid field (steps of 10 mm, exact helix
 arcs); wherever a particle crosses a layer it picks up multiple scattering (Highland formula;
@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from . import SampleRecipe
-from ._common import make_pythia
-from .trackml_geometry import BARREL_VOLUMES, build
+from .. import SampleRecipe
+from .._common import make_pythia
+from .geometry import BARREL_VOLUMES, build
 
 PILEUP = 40
 FIRST_EVENT = 1000

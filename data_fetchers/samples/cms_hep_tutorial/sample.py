@@ -68,8 +68,8 @@ import uproot
 import vector
 from tqdm import tqdm
 
-from . import SampleRecipe
-from ._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
+from .. import SampleRecipe
+from .._common import calorimeter_jets, keep_with_efficiency, make_pythia, smear
 
 LUMINOSITY_PB = 50.0  # the tutorial's 2011 data (Run2011A), about 50 pb^-1
 # QCD: probability that a heavy-flavour jet's semileptonic muon is isolated enough to be

@@ -1,9 +1,9 @@
 """Pre-flight check for a school: run it on the target platform (a hub, a student laptop image, a
 Binder session) the day before.
 
-    python -m hepml.preflight                          # environment, samples, compiler, GPU, memory, disk
-    python -m hepml.preflight --full NAME [NAME ...]   # plus the mirror (HEPML_MIRROR) and disk for full mode
-    python -m hepml.preflight --run-notebooks          # plus every notebook, timed against the budgets
+    python -m bookkit.preflight                          # environment, samples, compiler, GPU, memory, disk
+    python -m bookkit.preflight --full NAME [NAME ...]   # plus the mirror (HEPML_MIRROR) and disk for full mode
+    python -m bookkit.preflight --run-notebooks          # plus every notebook, timed against the budgets
 
 It prints a go/no-go table with one sentence per problem saying what to do, and exits with status 1
 when anything is NO-GO (INFO lines never block: a GPU is optional, for instance).
@@ -248,7 +248,7 @@ def table(checks: list[Check]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hepml.preflight", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bookkit.preflight", description=__doc__.splitlines()[0])
     parser.add_argument("--full", nargs="+", default=[], metavar="DATASET", help="datasets planned in full mode")
     parser.add_argument("--no-generate", action="store_true", help="report missing samples instead of generating them")
     parser.add_argument("--run-notebooks", action="store_true", help="execute every notebook against the budgets")

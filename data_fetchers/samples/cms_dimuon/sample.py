@@ -46,8 +46,8 @@ import numpy as np
 import uproot
 from tqdm import tqdm
 
-from . import SampleRecipe
-from ._common import make_pythia
+from .. import SampleRecipe
+from .._common import make_pythia
 
 FILENAME = "Run2012BC_DoubleMuParked_Muons.root"
 MUON_MASS = np.float32(0.10565837)

@@ -37,8 +37,8 @@ import awkward as ak
 import numpy as np
 from tqdm import tqdm
 
-from . import SampleRecipe
-from ._common import make_pythia, resolution_factors
+from .. import SampleRecipe
+from .._common import make_pythia, resolution_factors
 
 FILENAMES = ["train.h5", "val.h5", "test.h5"]
 SPLITS = {"train.h5": (0.0, 0.6, 0), "val.h5": (0.6, 0.8, 2), "test.h5": (0.8, 1.0, 1)}  # start, stop, ttv

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SampleRecipe
+from .. import SampleRecipe
 
 FILENAMES = ["dataset_1_photons_1.hdf5", "dataset_1_photons_2.hdf5"]
 DTYPE = np.float64

@@ -1,48 +1,13 @@
-"""The book's measured execution figures, rendered from their one source.
-
-``book/_data/execution-stats.json`` is written only by ``scripts/measure-notebooks.sh`` (a
-Binder-like run: one CPU, a 2 GiB memory cap, a cold data cache whose samples are generated
-first). Each lesson's header and the *Execution statistics* page render it at build time,
-so no figure is ever typed by hand.
-"""
+"""What the book's pages render from the measured figures: each lesson's header, the Data page's
+generation sentence and the *Execution statistics* page (read from ``bookkit.stats``, planned with
+``bookkit.school``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-STATS_FILE = Path(__file__).resolve().parents[1] / "book" / "_data" / "execution-stats.json"
-MEASURE_COMMAND = "bash scripts/measure-notebooks.sh"
-
-
-def load_stats(path: Path = STATS_FILE) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {"notebooks": {}, "generation": {}}
-
-
-def duration(seconds: float) -> str:
-    """17 s, 2 min 39 s."""
-    seconds = round(seconds)
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
-
-
-def memory(mb: float) -> str:
-    return f"{mb:.0f} MB" if mb < 1000 else f"{mb / 1000:.2f} GB"
-
-
-def conditions(stats: dict) -> str:
-    c, m = stats.get("conditions", {}), stats.get("machine", {})
-    cpus = c.get("cpus", m.get("cpus", "?"))
-    return (f"measured on {stats.get('date', '?')} with {'one CPU core' if cpus == 1 else f'{cpus} CPU cores'} and "
-            f"{c.get('memory_cap', 'no memory cap')}, samples already generated, as on Binder")
-
-
-def first_use_seconds(stats: dict, entry: dict) -> float:
-    """Time to generate the samples a notebook reads, on a machine where they are not cached yet."""
-    generation = stats.get("generation", {})
-    return sum(generation.get(name, {}).get("seconds", 0.0) for name in entry.get("datasets", []))
+from .school import estimated_time_markdown
+from .stats import MEASURE_COMMAND, STATS_FILE, conditions, duration, first_use_seconds, load_stats, memory
 
 
 def execution_figures(notebook: str, path: Path = STATS_FILE):
@@ -59,8 +24,6 @@ def execution_figures(notebook: str, path: Path = STATS_FILE):
     if first >= 1:
         text += (f" On a new laptop the first run also generates its sample once, about "
                  f"{duration(first)} (Binder images and hubs have it ready).")
-    from .school import estimated_time_markdown  # (school imports this module)
-
     text += " All lessons: [Execution statistics](../../book/execution-stats.md)."
     return Markdown(estimated_time_markdown(notebook, stats) + "\n\n" + text)
 

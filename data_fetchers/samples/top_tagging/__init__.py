@@ -1,0 +1,2 @@
+"""The `top-tagging-2019` dataset's sample: ``sample`` generates it (its ``RECIPE``), and
+``realism`` compares it with the real dataset."""
