@@ -7,6 +7,7 @@ real difference or the test set's luck. Each function returns an ``Estimate``, a
 - ``binomial(k, n)``: an efficiency, a purity in unweighted events, an accuracy, a coverage —
   the Clopper–Pearson interval (scipy's ``binomtest``), exact at small counts where k/n ± sqrt(...)
   is not (it gives zero width at k = 0);
+- ``poisson(n)``: a count of events (data in a histogram window): the Garwood interval;
 - ``weighted_sum(w)``: a yield of weighted simulated events, sum(w) ± sqrt(sum(w²));
 - ``bootstrap(statistic, *arrays)``: anything computed from a test set (an AUC, a background
   rejection at fixed signal efficiency, an AMS): the statistic on resampled test sets (scipy's
@@ -75,6 +76,11 @@ class Estimate:
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
+    def scaled(self, factor: float) -> Estimate:
+        """The estimate times a number known exactly (a bin width, a luminosity taken as exact)."""
+        ends = sorted((self.low * factor, self.high * factor))
+        return Estimate(self.value * factor, ends[0], ends[1], self.method)
+
 
 def binomial(k: int, n: int, confidence: float = ONE_SIGMA) -> Estimate:
     """k successes of n trials: k/n with its Clopper–Pearson interval."""
@@ -85,6 +91,16 @@ def binomial(k: int, n: int, confidence: float = ONE_SIGMA) -> Estimate:
         raise ValueError(f"a fraction of {n} trials has no estimate: select at least one event")
     interval = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
     return Estimate(k / n, float(interval.low), float(interval.high), f"binomial {k}/{n}, Clopper–Pearson")
+
+
+def poisson(n: int, confidence: float = ONE_SIGMA) -> Estimate:
+    """n events counted: n with the Garwood (exact Poisson) interval, which has a width at n = 0."""
+    from scipy.stats import chi2
+
+    n, alpha = int(n), 1 - confidence
+    low = 0.0 if n == 0 else float(chi2.ppf(alpha / 2, 2 * n) / 2)
+    high = float(chi2.ppf(1 - alpha / 2, 2 * n + 2) / 2)
+    return Estimate(float(n), low, high, f"{n} events, Poisson (Garwood)")
 
 
 def weighted_sum(weights, confidence: float = ONE_SIGMA) -> Estimate:

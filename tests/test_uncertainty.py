@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from hepml.uncertainty import ONE_SIGMA, Estimate, binomial, bootstrap, paired_difference, seed_spread, weighted_sum
+from hepml.uncertainty import (ONE_SIGMA, Estimate, binomial, bootstrap, paired_difference, poisson, seed_spread,
+                               weighted_sum)
 
 
 def coverage(intervals, truth) -> float:
@@ -80,6 +81,20 @@ def test_paired_difference_sees_what_two_separate_intervals_cannot():
     assert auc_a.compare(auc_b) == "compatible"
     difference = paired_difference(lambda y, a, b: roc_auc_score(y, a), lambda y, a, b: roc_auc_score(y, b), y, a, b)
     assert difference.compare(0.0) == "higher" and difference.value > 0
+
+
+def test_poisson_interval_covers_its_mean_and_matches_mplhep():
+    from mplhep.error_estimation import poisson_interval
+
+    rng = np.random.default_rng(4)
+    estimates = [poisson(k) for k in rng.poisson(60.0, size=2000)]
+    assert ONE_SIGMA - 0.02 < coverage([(e.low, e.high) for e in estimates], 60.0) < 0.85
+    assert coverage([narrowed(e, 1.25) for e in estimates], 60.0) < ONE_SIGMA - 0.05
+    counts = np.array([0.0, 3.0, 40.0])
+    low, high = poisson_interval(counts, counts)  # the intervals mplhep draws on data points
+    assert [poisson(n).low for n in (0, 3, 40)] == pytest.approx(list(low), rel=1e-6)
+    assert [poisson(n).high for n in (0, 3, 40)] == pytest.approx(list(high), rel=1e-6)
+    assert poisson(40).scaled(0.5).value == 20 and poisson(40).scaled(0.5).high == pytest.approx(high[2] / 2)
 
 
 def test_weighted_sum_and_seed_spread():
