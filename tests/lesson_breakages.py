@@ -24,6 +24,7 @@ another split) stay in ``test_lesson_mutations.py``, on inputs as small as their
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ class Breakage:
     check: str  # then this check, which must raise AssertionError (empty: the code itself must raise)
     expect: str = "AssertionError"  # the exception the check (or, without a check, the code) must raise
     match: str | None = None  # a regular expression its message must match
+    realistic: bool = False  # a mistake of the size a real one has (not only "untrained" or "inverted")
+    caught: bool = True  # False: below the check's statistical reach, so the check must still pass (``reach`` says why)
+    reach: str = ""
 
 
 def lesson_number(path: Path) -> str:
@@ -132,13 +136,99 @@ def kernel_helper(function):
     return function
 
 
-def breaks(lesson: str, match: str | None = None):
+def breaks(lesson: str, match: str | None = None, realistic: bool = False, caught: bool = True, reach: str = ""):
     """Register ``change(ns, cell)`` as a breakage of ``lesson``'s self-check (its docstring's first
-    line names it), which must then fail with a message matching ``match``."""
+    line names it), which must then fail with a message matching ``match``. ``realistic``: a mistake of
+    the size a real one has. ``caught=False``: a breakage below the check's reach (``reach`` says what
+    the check can see): the check must then *pass*, so that the table of what the checks catch
+    (``breakage_table``) cannot claim more than they do, nor less."""
+    if not caught and not reach:
+        raise ValueError("a breakage the check does not catch must say the check's reach")
+
     def register(change):
-        SELF_CHECK_BREAKAGES.setdefault(lesson, []).append((change, match))
+        SELF_CHECK_BREAKAGES.setdefault(lesson, []).append((change, dict(match=match, realistic=realistic,
+                                                                         caught=caught, reach=reach)))
         return change
     return register
+
+
+@kernel_helper
+def dimuons_again_with_momenta_scaled(ns, cell, factor):
+    """Lesson 0 again from its muons on (histograms, chunks, fit), every muon's pT times ``factor``."""
+    source = cell("def to_muons(arrays)")
+    assert '"pt": arrays.Muon_pt,' in source, "lesson 0 no longer builds its muons from Muon_pt as expected"
+    exec(source.replace('"pt": arrays.Muon_pt,', f'"pt": arrays.Muon_pt * {factor},'), ns)
+    for text in ("mass, n_two, n_opposite = dimuon_mass(muons)", "h_mass = hist.Hist(mass_axis", "h_chunked = hist.Hist(",
+                 "h_jpsi = hist.Hist("):
+        exec(cell(text), ns)
+
+
+@breaks("0.1", match="J/psi peak", realistic=True)
+def muon_momentum_scale_3_per_mille_high(ns, cell):
+    """muon momentum scale 0.3 % high (a miscalibration of realistic size)"""
+    dimuons_again_with_momenta_scaled(ns, cell, 1.003)
+
+
+@breaks("0.1", realistic=True, caught=False,
+        reach="the J/psi mass is judged within 4 standard deviations of its fit (0.8 MeV on the sample): a scale "
+              "error below about 0.15 % (4.6 MeV) is not seen")
+def muon_momentum_scale_1_per_mille_high(ns, cell):
+    """muon momentum scale 0.1 % high"""
+    dimuons_again_with_momenta_scaled(ns, cell, 1.001)
+
+
+@breaks("0.1", match="chunked reading")
+def chunked_read_stopping_half_way(ns, cell):
+    """chunked read that stops half-way"""
+    source = cell("h_chunked = hist.Hist(")
+    exec(source.replace("step_size=CHUNK_SIZE, entry_stop=n_read)", "step_size=CHUNK_SIZE, entry_stop=n_read // 2)"), ns)
+
+
+@kernel_helper
+def selection_again_from(ns, cell, first):
+    """Lesson 1.1 again from the cell containing ``first`` on: analysis, cut flow, its uncertainties, the
+    purity and the cross-section."""
+    texts = ["results = {name: analyse(", "cutflow = cutflow_table(results)", "mc_error = cutflow_mc_uncertainty(results)",
+             "purity = final[", "def cross_section("]
+    for text in texts[texts.index(first):]:
+        exec(cell(text), ns)
+
+
+@breaks("1.1", match="b tag should raise the ttbar purity")
+def the_b_tag_removed(ns, cell):
+    """b tag removed (a threshold below every discriminator value)"""
+    ns["BTAG_CUT"] = -100.0
+    selection_again_from(ns, cell, "results = {name: analyse(")
+
+
+@breaks("1.1", match="data/simulation after the muon selection")
+def the_event_weights_dropped(ns, cell):
+    """event weights dropped (every simulated event counted once)"""
+    exec(cell("results = {name: analyse(").replace("else ev.EventWeight\n", "else ev.EventWeight * 0 + 1\n"), ns)
+    selection_again_from(ns, cell, "cutflow = cutflow_table(results)")
+
+
+@breaks("1.1", match="on data equal to the prediction")
+def the_background_not_subtracted(ns, cell):
+    """background not subtracted in the cross-section"""
+    exec(cell("def cross_section(").replace("SIGMA_REF_PB * (n_data - b_pred * lumi_scale)", "SIGMA_REF_PB * n_data"), ns)
+
+
+@breaks("1.1", match="data/simulation after the muon selection", realistic=True)
+def w_jets_at_its_leading_order_cross_section(ns, cell):
+    """W+jets normalised 20 % low (its leading-order cross-section, without the NLO K-factor)"""
+    ns["weight_scale"] = dict(ns["weight_scale"], wjets=ns["weight_scale"]["wjets"] * 0.8)
+    selection_again_from(ns, cell, "cutflow = cutflow_table(results)")
+
+
+@breaks("1.1", realistic=True, caught=False,
+        reach="data/simulation after the muon selection is judged within 3 standard deviations of the data's and "
+              "the simulation's statistics (about 3 % on the sample, mostly the simulation's); the cross-section moves "
+              "by about half its statistical uncertainty")
+def luminosity_4_5_percent_high(ns, cell):
+    """luminosity 4.5 % high in the simulation's normalisation"""
+    ns["weight_scale"] = {name: scale * 1.045 for name, scale in ns["weight_scale"].items()}
+    selection_again_from(ns, cell, "cutflow = cutflow_table(results)")
 
 
 @breaks("2.1", match="heavier than QCD jets in general")
@@ -299,10 +389,15 @@ def the_emulation_of_another_network(ns, cell):
         ns["keras_scores"](ns["qat_model"], ns["x_test"]), ns["hls_scores"](emulation, ns["x_test"]))
 
 
+def _without_decorators(source: str) -> str:
+    """A function's source from its ``def`` line on (its decorators, one line or several, left out)."""
+    definition = ast.parse(source).body[0]
+    return "\n".join(source.splitlines()[definition.lineno - 1:])
+
+
 def _call(change: Callable) -> str:
     """Source that defines the helpers and ``change``, and calls it on the namespace it runs in."""
-    sources = ["\n".join(line for line in inspect.getsource(f).splitlines() if not line.startswith("@"))
-               for f in [*KERNEL_HELPERS, change]]
+    sources = [_without_decorators(inspect.getsource(f)) for f in [*KERNEL_HELPERS, change]]
     return "\n\n".join(sources) + f"\n\n{change.__name__}(globals(), _hepml_cell)\n"
 
 
@@ -321,17 +416,19 @@ def breakages(path: Path) -> list[Breakage]:
         found.append(Breakage(f"exercise {k}'s skeleton raises until it is filled in", quiet(skeleton), "",
                               expect="NotImplementedError"))
         found.append(Breakage(f"exercise {k}'s check catches a plausible mistake ({wrong.strip()[:60]})",
-                              quiet(solution.replace(right, wrong)), check))
+                              quiet(solution.replace(right, wrong)), check, realistic=True))
     check = self_check(path)
-    for change, match in SELF_CHECK_BREAKAGES.get(lesson, []):
-        found.append(Breakage(change.__doc__.strip().splitlines()[0], _call(change), check, match=match))
+    for change, how in SELF_CHECK_BREAKAGES.get(lesson, []):
+        name = change.__doc__.strip().splitlines()[0] + ("" if how["caught"] else " (below the check's reach: it passes)")
+        found.append(Breakage(name, _call(change), check, **how))
     return found
 
 
 # Defined once in the lesson's kernel; each breakage is then one call of _hepml_breakage.
 KERNEL_RUNNER = '''
 def _hepml_breakage(code, check, expect, match, cells):
-    """Run ``code`` in a copy of this kernel's namespace, then ``check``: it must raise ``expect``."""
+    """Run ``code`` in a copy of this kernel's namespace, then ``check``: it must raise ``expect`` (with
+    ``expect`` empty: it must pass, the breakage being below the check's reach)."""
     import re as _re
 
     import matplotlib.pyplot as _plt
@@ -349,7 +446,10 @@ def _hepml_breakage(code, check, expect, match, cells):
             if check:
                 exec(check, ns)
         except BaseException as exc:
-            if type(exc).__name__ != expect:
+            if not expect and isinstance(exc, AssertionError):
+                raise AssertionError(f"the check caught a breakage listed as below its reach ({type(exc).__name__}: "
+                                     f"{exc}): list it as caught (tests/lesson_breakages.py)") from None
+            if not expect or type(exc).__name__ != expect:
                 raise
             if match and not _re.search(match, str(exc)):
                 raise AssertionError(f"the check failed, but not with a message matching {match!r}: {exc}") from None
@@ -357,6 +457,9 @@ def _hepml_breakage(code, check, expect, match, cells):
             return
     finally:
         _plt.close("all")
+    if not expect:
+        print("passes, as listed: below the check's reach")
+        return
     raise AssertionError(("the check passed on the broken lesson" if check else f"the code did not raise {expect}")
                          + ": it cannot tell this breakage from the lesson")
 '''
@@ -364,9 +467,56 @@ def _hepml_breakage(code, check, expect, match, cells):
 
 def kernel_call(breakage: Breakage, cells: list[str]) -> str:
     """The code a breakage sends to the lesson's kernel (after KERNEL_RUNNER)."""
-    return (f"_hepml_breakage({breakage.code!r}, {breakage.check!r}, {breakage.expect!r}, {breakage.match!r}, "
+    expect = breakage.expect if breakage.caught else ""
+    return (f"_hepml_breakage({breakage.code!r}, {breakage.check!r}, {expect!r}, {breakage.match!r}, "
             f"{cells!r})")
 
 
 def code_cells(path: Path) -> list[str]:
     return [c.source for c in _code_cells(path)]
+
+
+# ------------------------------------------------------------------ the table of what the checks catch
+# Breakages that need a training of their own run as modified copies in test_lesson_mutations.py:
+# (lesson, breakage, realistic, the test that runs it), listed here so that one table shows them all.
+ELSEWHERE = [
+    ("1.2", "trained without the balanced weights", True, "test_bdt_lesson_check_fails_when_broken"),
+    ("1.2", "AMS with Weight instead of KaggleWeight", True, "test_bdt_lesson_check_fails_when_broken"),
+    ("1.2", "public test part leaked into the training", True, "test_bdt_lesson_check_fails_when_broken"),
+    ("1.2", "deep trees on small leaves (the lesson's overtraining invitation)", True,
+     "test_bdt_lesson_overtraining_invitation_stops_where_the_lesson_says"),
+    ("2.1", "a network that does not learn (learning rate 0)", False, "test_cnn_lesson_check_fails_when_training_fails"),
+    ("2.1", "a training that diverges (learning rate 1)", False, "test_cnn_lesson_check_fails_when_training_fails"),
+    ("3.1, 3.2", "untrained network", False, "test_gnn_lesson_check_fails_when_broken"),
+    ("3.1, 3.2", "trained on shuffled labels", False, "test_gnn_lesson_check_fails_when_broken"),
+    ("3.1, 3.2", "trained on inverted labels (a sign error in the loss)", False, "test_gnn_lesson_check_fails_when_broken"),
+]
+TABLE_FILE = ROOT / "tests" / "breakages.md"
+
+
+def breakage_table() -> str:
+    """Per lesson, every breakage its checks are tested against: its size, what catches it, or the reach
+    of the check that does not (tests/breakages.md; a test keeps the committed file current)."""
+    lines = ["# What the lessons' checks catch", "",
+             "Generated from `tests/lesson_breakages.py` (`python tests/lesson_breakages.py`); a test keeps it current.",
+             "*Realistic*: a mistake of the size a real one has; *gross*: a broken lesson (untrained, inverted).",
+             "Every row is a test: a caught breakage must make its check fail, one below a check's reach must let it",
+             "pass (so that this table claims neither more nor less than the checks do).", "",
+             "| lesson | breakage | size | caught by |", "|---|---|---|---|"]
+    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        lesson = lesson_number(path)
+        for b in breakages(path):
+            size = "realistic" if b.realistic else "gross"
+            if b.name.startswith("exercise"):
+                by = "the exercise's check" if "mistake" in b.name else "the skeleton itself"
+            else:
+                by = "the self-check" if b.caught else f"**not caught**: {b.reach}"
+            lines.append(f"| {lesson} | {b.name.replace('|', '/')} | {size} | {by} |")
+        lines += [f"| {where} | {name} | {'realistic' if realistic else 'gross'} | the self-check (`{test}`) |"
+                  for where, name, realistic, test in ELSEWHERE if where.split(",")[0] == lesson]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    TABLE_FILE.write_text(breakage_table())
+    print(f"wrote {TABLE_FILE}")

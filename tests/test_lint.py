@@ -295,3 +295,77 @@ def test_lint_reports_a_table_row_split_by_a_pipe_in_math():
     broken = "| object | requirement |\n|---|---|\n| muon | $|\\eta| < 2.1$, isolated |\n"
     assert table_problems(good) == []
     assert table_problems(broken) and "4 cells where its header has 2" in table_problems(broken)[0]
+
+
+# ------------------------------------------------------------ words follow outputs
+def _lesson_path(tmp_path, nb) -> Path:
+    """The notebook written where the lint takes it for lesson 0 (not in WORDS_PENDING)."""
+    path = tmp_path / "notebooks" / NOTEBOOKS[0].parent.name / NOTEBOOKS[0].name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _with_markdown(nb, text):
+    nb = copy.deepcopy(nb)
+    nb.cells.insert(len(nb.cells) - 2, nbformat.v4.new_markdown_cell(text))
+    return nb
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("The classifier-based test gives an AUC of about 0.65 here.", ["0.65"]),  # a result typed by hand
+    ("The selection removes 46 % of the events and 1,250 pairs remain.", ["46 %", "1,250"]),
+    ("The fit finds 3095.6 MeV.", ["3095.6 MeV"]),
+    ("The fit finds {glue:text}`jpsi_mass` MeV.", []),  # glued from the output (the glue itself is checked below)
+    ("Pairs between 2.95 and 3.25 GeV are J/ψ candidates.", []),  # the lesson's own window: numbers its code uses
+    ("The PDG gives 3096.9 MeV.", []),  # a published figure with its source
+    ("See lesson 3.2 and Exercise 2; Lessons 1.2 and 2.1 come first.", []),  # references, not results
+    ("The file has 61.5 million events ([record](https://opendata.cern.ch/record/12341)).", []),
+])
+def test_the_lint_finds_result_numbers_typed_by_hand(good_notebook, tmp_path, text, flagged):
+    from lesson_lint import _code_numbers, typed_numbers
+
+    assert typed_numbers(text, _code_numbers(good_notebook.cells)) == flagged
+    problems = lint_notebook(_lesson_path(tmp_path, _with_markdown(good_notebook, text)))
+    typed = [p for p in problems if "types result numbers" in p]
+    assert bool(typed) == bool(flagged) and all(n in typed[0] for n in flagged), problems
+
+
+def test_the_lint_reads_a_solution_s_answer_too(good_notebook, tmp_path):
+    nb = copy.deepcopy(good_notebook)
+    solution = next(c for c in nb.cells if "solution" in _tags(c))
+    solution.source += "\n# The answer: the same-sign share is about 36 % between the J/psi and the Upsilon.\n"
+    assert any("the answer (comments) of solution cell" in p and "36 %" in p
+               for p in lint_notebook(_lesson_path(tmp_path, nb)))
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    (lambda nb: _without(nb, lambda c: "claims" in _tags(c)), "needs a claims cell"),
+    (lambda nb: _retag(nb, "claims", ["claims"]), "must be a code cell tagged 'remove-cell'"),
+    (lambda nb: _with_markdown(nb, "We find {glue:text}`never_glued` pairs."), "no code cell glues: ['never_glued']"),
+])
+def test_the_lint_wants_claims_asserted_and_glued_names_defined(good_notebook, tmp_path, breakage, expected):
+    assert lint_notebook(_lesson_path(tmp_path, good_notebook)) == []  # the lesson as it is passes
+    problems = lint_notebook(_lesson_path(tmp_path, breakage(good_notebook)))
+    assert any(expected in p for p in problems), problems
+
+
+def _retag(nb, having, tags):
+    nb = copy.deepcopy(nb)
+    for c in nb.cells:
+        if having in _tags(c):
+            c.metadata["tags"] = tags
+    return nb
+
+
+def test_lessons_waiting_for_the_words_rules_still_need_them():
+    """WORDS_PENDING lists the lessons not yet rewritten (with the issue that rewrites each); a lesson that passes
+    the rules must leave the table, so that the rules then guard it."""
+    from bookkit.school import lesson_number
+    from lesson_lint import WORDS_PENDING, words_problems
+
+    lessons = {lesson_number(p.relative_to(ROOT).as_posix()): p for p in NOTEBOOKS}
+    assert set(WORDS_PENDING) < set(lessons)
+    for lesson, issue in WORDS_PENDING.items():
+        assert words_problems(nbformat.read(lessons[lesson], as_version=4).cells), (
+            f"lesson {lesson} passes the words rules: remove it from WORDS_PENDING ({issue})")

@@ -302,3 +302,9 @@ def test_a_breakage_that_the_check_does_not_catch_fails():
         run("result = 1 / 0", check)  # a breakage that crashes is not a failing check
     run("raise NotImplementedError('fill me in')", "", expect="NotImplementedError")
     assert ns["result"] == 1.0, "a breakage runs on a copy of the lesson's namespace"
+    # listed as below the check's reach (expect ""): the check must pass, and a check that catches it fails the test
+    run("result = 0.9", check, expect="")
+    with pytest.raises(AssertionError, match="listed as below its reach"):
+        run("result = 0.1", check, expect="")
+    with pytest.raises(ZeroDivisionError):
+        run("result = 1 / 0", check, expect="")
