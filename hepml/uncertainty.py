@@ -48,8 +48,10 @@ class Estimate:
         return float(self.value)
 
     def __format__(self, spec: str) -> str:
-        spec = spec or ".3g"
+        """With a format (``f"{e:.3f}"``) the value and its errors in it; without one (``f"{e}"``) rounded as
+        the PDG rounds (the smaller error to one or two significant digits, the value to the same place)."""
         up, down = self.high - self.value, self.value - self.low
+        spec = spec or _pdg_spec(min(e for e in (up, down) if e > 0) if max(up, down) > 0 else 0.0)
         symmetric = up == down == 0 or (min(up, down) > 0 and max(up, down) <= 1.25 * min(up, down))
         if symmetric:
             return f"{format(self.value, spec)} ± {format(self.error, spec)}"
@@ -80,6 +82,19 @@ class Estimate:
         """The estimate times a number known exactly (a bin width, a luminosity taken as exact)."""
         ends = sorted((self.low * factor, self.high * factor))
         return Estimate(self.value * factor, ends[0], ends[1], self.method)
+
+
+def _pdg_spec(error: float) -> str:
+    """The PDG's rounding (Review of Particle Physics, Introduction, 5.3): the error's three leading digits
+    from 100 to 354 keep two significant digits, from 355 to 949 one, from 950 up round to two of 1000."""
+    if not np.isfinite(error) or error <= 0:
+        return ".3g"
+    exponent = int(np.floor(np.log10(error)))
+    leading = int(error / 10 ** (exponent - 2))  # the three leading digits, 100 to 999
+    digits = 2 if leading <= 354 or leading >= 950 else 1
+    if leading >= 950:
+        exponent += 1
+    return f".{max(0, digits - 1 - exponent)}f"
 
 
 def binomial(k: int, n: int, confidence: float = ONE_SIGMA) -> Estimate:

@@ -78,7 +78,7 @@ EXERCISE_MISTAKES: dict[str, list[tuple[str, str]]] = {
         ("jpsi = dimuon[(dimuon.mass > 2.95) & (dimuon.mass < 3.25)]", "jpsi = dimuon"),  # no mass window
     ],
     "1.1": [
-        ("passed = passed & (ak.sum(jets.btag > cut, axis=1) >= 1)", "passed = passed"),  # the b-tag forgotten
+        ('passed = steps[">= 4 jets"]', 'passed = steps[">= 1 b-tag"]'),  # started after the lesson's own b tag
         ("light = jets[jets.btag <= BTAG_CUT]", "light = jets"),  # b jets among the W's daughters
     ],
     "1.2": [

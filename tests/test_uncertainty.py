@@ -115,3 +115,8 @@ def test_comparisons_and_formatting():
     assert f"{a:.2f}" == "1.00 ± 0.10"
     assert f"{Estimate(0.5, 0.3, 0.6, 't'):.1f}" == "0.5 +0.1 −0.2"
     assert str(Estimate(3.0, 3.0, 3.0, "exact")) == "3 ± 0"
+    # without a format, rounded as the PDG rounds: the smaller error to one or two significant digits
+    assert str(Estimate(0.086, 0.015, 0.287, "t")) == "0.09 +0.20 −0.07"
+    assert str(Estimate(5.8, 5.31, 6.29, "t")) == "5.8 ± 0.5"
+    assert str(Estimate(36.4, 26.7, 46.1, "t")) == "36 ± 10"
+    assert str(Estimate(0.9123, 0.9098, 0.9148, "t")) == "0.9123 ± 0.0025"
