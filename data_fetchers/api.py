@@ -69,5 +69,5 @@ def describe(name: str, mode: str | None = None) -> str:
         return (f"FULL mode: {dataset.title} — real data from {dataset.record_url} "
                 f"({dataset.licence}). Cite as: {dataset.citation}")
     recipe = get_recipe(dataset)
-    return (f"SAMPLE mode: SIMULATED events ({recipe.n_events:,} in the sample) standing in for {dataset.title} "
+    return (f"SAMPLE mode: SIMULATED events (its recipe: {recipe.n_events:,} events; the Data page) standing in for {dataset.title} "
             f"({recipe.summary}; same file format and branch names). Set HEPML_DATA_MODE=full for the real data.")
