@@ -237,16 +237,21 @@ def _top_level_calls(source: str):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _figure_functions(cells) -> set[str]:
-    """Names of the lesson's functions that show a figure (plt.show() in their body)."""
-    names = set()
+def _code_trees(cells):
+    """The syntax tree of each code cell that parses (a cell that does not is the notebook test's to report)."""
     for c in cells:
         if c.cell_type != "code":
             continue
         try:
-            tree = ast.parse(c.source)
+            yield ast.parse(c.source)
         except SyntaxError:
             continue
+
+
+def _figure_functions(cells) -> set[str]:
+    """Names of the lesson's functions that show a figure (plt.show() in their body)."""
+    names = set()
+    for tree in _code_trees(cells):
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and any(_is_show(n) for n in ast.walk(node)):
                 names.add(node.name)
@@ -286,13 +291,7 @@ def _code_numbers(cells) -> set[float]:
     """Every number written in the lesson's code: its parameters, cuts and constants (a number the
     prose shares with the code is a setting of the lesson, not one of its results)."""
     found = set()
-    for c in cells:
-        if c.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(c.source)
-        except SyntaxError:
-            continue
+    for tree in _code_trees(cells):
         found |= {abs(float(n.value)) for n in ast.walk(tree)
                   if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)}
     return found
